@@ -1,0 +1,3 @@
+from tinyml.cli.main import main
+
+raise SystemExit(main())

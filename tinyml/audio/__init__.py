@@ -1,0 +1,1 @@
+"""Audio: WAV I/O, the MFCC front end and augmentation."""

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Get datasets: the official Speech Commands or a synthetic one.")
+
+
+@app.command("speech-commands")
+def speech_commands(
+    dest: Path = typer.Argument(..., help="Folder to unpack the dataset into (new or empty)."),
+    cache: Path = typer.Option(Path.home() / ".cache" / "tinyml", help="Where the downloaded archive is kept."),
+) -> None:
+    """Download, verify (SHA-256) and unpack Speech Commands v2 (2.3 GB)."""
+    from tinyml.datasets.download import download_speech_commands
+
+    download_speech_commands(dest, cache)
+
+
+@app.command("synth-kws")
+def synth_kws(
+    out: Path = typer.Argument(..., help="Folder for the SYNTHETIC dataset (new or empty)."),
+    per_word: int = typer.Option(100, min=1, help="Clips per keyword (other words get a quarter)."),
+    seed: int = typer.Option(0, help="Random seed."),
+    force: bool = typer.Option(False, help="Rebuild a synthetic dataset made with other settings."),
+) -> None:
+    """Build a SYNTHETIC Speech Commands-layout dataset offline with espeak-ng voices."""
+    from tinyml.datasets.synth import SynthConfig, synthesize
+
+    synthesize(out, SynthConfig(per_word=per_word, seed=seed), force=force)

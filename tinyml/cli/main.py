@@ -1,0 +1,57 @@
+"""Entry point. User errors (TinymlError) print one red line and exit non-zero; anything
+else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from tinyml import __version__
+from tinyml.cli import analyze, boards, data, quantize, train
+from tinyml.console import console
+from tinyml.errors import TinymlError
+
+app = typer.Typer(name="tinyml", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="From data to a measured int8 model running on a microcontroller.")
+app.command("boards")(boards.boards)
+app.add_typer(data.app, name="data")
+app.add_typer(train.app, name="train")
+app.command("quantize")(quantize.quantize)
+app.command("analyze")(analyze.analyze)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"tinyml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """From data to a measured int8 model running on a microcontroller."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        result = app(args=argv, prog_name="tinyml", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except TinymlError as err:
+        console.print(f"[bold red]error:[/bold red] {err}", soft_wrap=True)
+        return err.exit_code
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as err:
+        err.show(file=sys.stderr)
+        return err.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.print("[red]interrupted[/red]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

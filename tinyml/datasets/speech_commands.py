@@ -1,0 +1,214 @@
+"""Speech Commands v2 layout loader with the MLPerf Tiny 12-class setup.
+
+Layout: ``<word>/<speaker>_nohash_<n>.wav``, ``_background_noise_/*.wav``, and optional
+``validation_list.txt`` / ``testing_list.txt`` (relative paths). Without the lists, clips are
+split by hashing the speaker id exactly as the dataset's README prescribes, so a speaker is
+never in two splits. Classes: the 10 MLPerf Tiny keywords, ``_silence_`` (background noise
+only) and ``_unknown_`` (every other word), in the label order of the MLPerf Tiny reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.audio.features import CLIP_SAMPLES, SAMPLE_RATE
+from tinyml.audio.wav import read_wav, resample
+from tinyml.errors import AudioError, DatasetError
+
+KEYWORDS = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes")
+SILENCE = "_silence_"
+UNKNOWN = "_unknown_"
+LABELS = (*KEYWORDS, SILENCE, UNKNOWN)
+BACKGROUND_DIR = "_background_noise_"
+SPLITS = ("train", "validation", "test")
+_MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
+_NOHASH = re.compile(r"_nohash_.*$")
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: str  # relative to the dataset root, with '/' separators
+    word: str
+    speaker: str
+    split: str
+
+
+@dataclass(frozen=True)
+class DatasetIndex:
+    root: Path
+    clips: tuple[Clip, ...]
+    noise_files: tuple[Path, ...]
+    split_source: str  # "lists" or "hash"
+
+
+@dataclass
+class Split:
+    audio: np.ndarray  # (N, 16000) int16
+    labels: np.ndarray  # (N,) int32 indices into LABELS
+    is_silence: np.ndarray  # (N,) bool
+
+
+@dataclass
+class LoadReport:
+    loaded: int = 0
+    resampled: int = 0
+    downmixed: int = 0
+    length_fixed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_examples: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    split_source: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "loaded": self.loaded, "resampled": self.resampled, "downmixed": self.downmixed,
+            "length_fixed": self.length_fixed, "skipped": dict(self.skipped),
+            "skipped_examples": self.skipped_examples, "counts": self.counts,
+            "split_source": self.split_source,
+        }
+
+
+@dataclass
+class KwsData:
+    splits: dict[str, Split]
+    noise: list[np.ndarray]  # float32 background clips at 16 kHz
+    report: LoadReport
+    labels: tuple[str, ...] = LABELS
+
+
+def speaker_of(path: str) -> str:
+    return _NOHASH.sub("", Path(path).name)
+
+
+def hash_split(path: str, validation_pct: float = 10.0, test_pct: float = 10.0) -> str:
+    """The Speech Commands README's ``which_set``: a stable split from the speaker id."""
+    digest = hashlib.sha1(speaker_of(path).encode()).hexdigest()
+    pct = (int(digest, 16) % (_MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / _MAX_NUM_WAVS_PER_CLASS)
+    if pct < validation_pct:
+        return "validation"
+    return "test" if pct < validation_pct + test_pct else "train"
+
+
+def _read_list(path: Path) -> set[str]:
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+def scan(root: Path) -> DatasetIndex:
+    """Index a Speech Commands-layout folder without reading any audio."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"dataset folder {root} does not exist; create one with "
+                           f"`tinyml data synth-kws {root}` or `tinyml data speech-commands {root}`")
+    words = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    if not any(w in KEYWORDS for w in words):
+        raise DatasetError(f"{root} has no keyword folders ({', '.join(KEYWORDS[:3])}, ...); point --data at a "
+                           "Speech Commands-layout folder or create one with `tinyml data synth-kws DIR`")
+    lists = root / "validation_list.txt", root / "testing_list.txt"
+    use_lists = all(p.is_file() for p in lists)
+    validation, test = (_read_list(lists[0]), _read_list(lists[1])) if use_lists else (set(), set())
+    clips = []
+    for word in words:
+        for wav in sorted((root / word).glob("*.wav")):
+            rel = f"{word}/{wav.name}"
+            if use_lists:
+                split = "validation" if rel in validation else "test" if rel in test else "train"
+            else:
+                split = hash_split(rel)
+            clips.append(Clip(rel, word, speaker_of(rel), split))
+    if not any(c.word in KEYWORDS for c in clips):
+        raise DatasetError(f"{root} has keyword folders but no .wav files in them; the dataset is empty")
+    noise = tuple(sorted((root / BACKGROUND_DIR).glob("*.wav")))
+    return DatasetIndex(root, tuple(clips), noise, "lists" if use_lists else "hash")
+
+
+def _fit_length(x: np.ndarray) -> np.ndarray:
+    if x.size >= CLIP_SAMPLES:
+        start = (x.size - CLIP_SAMPLES) // 2
+        return x[start : start + CLIP_SAMPLES]
+    return np.pad(x, (0, CLIP_SAMPLES - x.size))
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    samples: np.ndarray | None
+    error: AudioError | None = None
+    resampled: bool = False
+    downmixed: bool = False
+    length_fixed: bool = False
+
+
+def _load_one(path: Path) -> _Loaded:
+    try:
+        wav = read_wav(path)
+    except AudioError as err:
+        return _Loaded(None, err)
+    x = resample(wav.samples, wav.rate, SAMPLE_RATE)
+    return _Loaded(x, None, wav.rate != SAMPLE_RATE, wav.channels > 1, x.size != CLIP_SAMPLES)
+
+
+def _tally(loaded: list[_Loaded], report: LoadReport) -> list[np.ndarray | None]:
+    for item in loaded:
+        if item.error is not None:
+            report.skipped[str(item.error).split(": ", 1)[-1].split(";")[0]] += 1
+            if len(report.skipped_examples) < 20:
+                report.skipped_examples.append(str(item.error))
+            continue
+        report.loaded += 1
+        report.resampled += item.resampled
+        report.downmixed += item.downmixed
+        report.length_fixed += item.length_fixed
+    return [item.samples for item in loaded]
+
+
+def _to_int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: float = 10.0) -> KwsData:
+    """Read every clip into memory and build the 12-class splits.
+
+    Per split, ``_unknown_`` gets ``unknown_pct`` % as many clips as the keywords (drawn from
+    the non-keyword words) and ``_silence_`` ``silence_pct`` % (background-noise crops at random
+    volume, zeros without noise files). Unreadable WAVs are skipped and counted in the report.
+    """
+    index = scan(root)
+    report = LoadReport(split_source=index.split_source)
+    rng = np.random.default_rng(seed)
+    paths = [index.root / c.path for c in index.clips]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        audio = _tally(list(pool.map(_load_one, paths)), report)
+        noise_raw = _tally(list(pool.map(_load_one, index.noise_files)), report)
+    noise = [x for x in noise_raw if x is not None and x.size >= CLIP_SAMPLES]
+    splits: dict[str, Split] = {}
+    for split in SPLITS:
+        rows = [(i, c) for i, c in enumerate(index.clips) if c.split == split and audio[i] is not None]
+        keyword_rows = [(i, LABELS.index(c.word)) for i, c in rows if c.word in KEYWORDS]
+        unknown_rows = [i for i, c in rows if c.word not in KEYWORDS]
+        n_unknown = min(len(unknown_rows), round(len(keyword_rows) * unknown_pct / 100))
+        chosen_unknown = rng.choice(unknown_rows, size=n_unknown, replace=False) if n_unknown else []
+        n_silence = round(len(keyword_rows) * silence_pct / 100)
+        clips = [_fit_length(audio[i]) for i, _ in keyword_rows] + [_fit_length(audio[i]) for i in chosen_unknown]
+        labels = [lab for _, lab in keyword_rows] + [LABELS.index(UNKNOWN)] * n_unknown
+        for _ in range(n_silence):
+            if noise:
+                clip = noise[int(rng.integers(len(noise)))]
+                start = int(rng.integers(0, clip.size - CLIP_SAMPLES + 1))
+                clips.append(clip[start : start + CLIP_SAMPLES] * rng.uniform(0.0, 1.0))
+            else:
+                clips.append(np.zeros(CLIP_SAMPLES, np.float32))
+            labels.append(LABELS.index(SILENCE))
+        data = np.stack(clips) if clips else np.zeros((0, CLIP_SAMPLES), np.float32)
+        label_arr = np.asarray(labels, dtype=np.int32)
+        splits[split] = Split(_to_int16(data), label_arr, label_arr == LABELS.index(SILENCE))
+        report.counts[split] = {LABELS[k]: int(v) for k, v in sorted(Counter(labels).items())}
+    if len(splits["train"].labels) == 0:
+        raise DatasetError(f"{root}: the training split is empty (all clips unreadable or in the "
+                           "validation/test lists); check the dataset")
+    return KwsData(splits, noise, report)

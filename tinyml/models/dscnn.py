@@ -1,0 +1,59 @@
+"""DS-CNN for keyword spotting, as in the MLPerf Tiny KWS reference (Zhang et al. 2017,
+"Hello Edge"; mlcommons/tiny ``keras_model.py``), and a smaller variant.
+
+The builder takes the Keras module as an argument so the same architecture can be built with
+Keras 3 (training) and with Keras 2 / ``tf_keras`` (quantization-aware training).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from tinyml.errors import TinymlError
+
+BN_MOMENTUM = 0.9  # Keras' 0.99 leaves inference-mode accuracy at chance after short runs
+WEIGHT_DECAY = 1e-4
+
+
+@dataclass(frozen=True)
+class DsCnnSpec:
+    name: str
+    filters: int
+    blocks: int
+    description: str
+
+
+VARIANTS = {
+    "dscnn": DsCnnSpec("dscnn", 64, 4, "MLPerf Tiny reference: conv 64 10x4/2, 4 DS blocks of 64 (~25k params)"),
+    "dscnn-s": DsCnnSpec("dscnn-s", 32, 3, "small: conv 32 10x4/2, 3 DS blocks of 32 (~5k params)"),
+}
+
+
+def spec(name: str) -> DsCnnSpec:
+    if name not in VARIANTS:
+        raise TinymlError(f"unknown KWS model '{name}'; choose one of: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def build_dscnn(name: str, input_shape: tuple[int, int, int], n_classes: int, keras: ModuleType) -> Any:
+    s = spec(name)
+    layers, reg = keras.layers, keras.regularizers.l2(WEIGHT_DECAY)
+    inputs = keras.Input(shape=input_shape, name="mfcc")
+    x = layers.Conv2D(s.filters, (10, 4), strides=(2, 2), padding="same", kernel_regularizer=reg)(inputs)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.Dropout(0.2)(x)
+    for _ in range(s.blocks):
+        x = layers.DepthwiseConv2D((3, 3), padding="same", depthwise_regularizer=reg)(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = layers.Activation("relu")(x)
+        x = layers.Conv2D(s.filters, (1, 1), padding="same", kernel_regularizer=reg)(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = layers.Activation("relu")(x)
+    x = layers.Dropout(0.4)(x)
+    x = layers.AveragePooling2D(pool_size=(input_shape[0] // 2, input_shape[1] // 2))(x)
+    x = layers.Flatten()(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=s.name.replace("-", "_"))

@@ -1,0 +1,70 @@
+"""``tinyml quantize RUN``: int8 model + report for a finished training run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from tinyml import console
+from tinyml.datasets.speech_commands import load_kws
+from tinyml.quantize.convert import keras_to_int8, representative_sample
+from tinyml.quantize.qat import qat_to_int8
+from tinyml.quantize.report import Agreement, QuantReport, evaluate, write_report
+from tinyml.tflite.model import parse_model, require_full_int8
+from tinyml.train.kws import eval_features
+from tinyml.train.rundir import RunDir
+
+REPRESENTATIVE_SAMPLES = 300
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def quantize_run(out: Path, qat: bool = False, data_dir: Path | None = None, qat_epochs: int = 2,
+                 force: bool = False) -> QuantReport:
+    run = RunDir(Path(out))
+    cfg = run.read_config()
+    model_path = run.require_model()
+    mode = "qat" if qat else "ptq"
+    source = _sha256(model_path)
+    if not force and run.int8_model.is_file() and run.report_json.is_file():
+        previous = json.loads(run.report_json.read_text())
+        if previous.get("source_sha256") == source and previous.get("mode") == mode:
+            console.info(f"{run.int8_model} is up to date with {model_path.name} ({mode.upper()})")
+            return QuantReport(**{**previous, "agreement": Agreement(**previous["agreement"])})
+
+    import keras
+
+    train_cfg = cfg["train"]
+    data = load_kws(Path(data_dir or train_cfg["data"]), seed=train_cfg["seed"],
+                    silence_pct=train_cfg["silence_pct"], unknown_pct=train_cfg["unknown_pct"])
+    model = keras.models.load_model(model_path)
+    train = data.splits["train"]
+    x_train = eval_features(train)
+    rep = representative_sample(x_train, train.labels, REPRESENTATIVE_SAMPLES, train_cfg["seed"])
+    console.step(f"converting to full int8 ({mode.upper()}, {len(rep)} calibration clips)")
+    if qat:
+        tflite = qat_to_int8(model, train_cfg["model"], x_train, train.labels, rep, qat_epochs,
+                             train_cfg["learning_rate"] * 0.05, train_cfg["batch_size"])
+    else:
+        tflite = keras_to_int8(model, rep)
+    int8 = parse_model(tflite, "converted model")
+    require_full_int8(int8, "converted model")
+    tmp = run.int8_model.with_name(".model_int8.tflite.tmp")
+    tmp.write_bytes(tflite)
+    os.replace(tmp, run.int8_model)
+
+    split = "test" if len(data.splits["test"].labels) else "validation"
+    s = data.splits[split]
+    x = eval_features(s)
+    console.step(f"evaluating float and int8 on the {split} split ({len(s.labels)} clips, TFLM + LiteRT)")
+    float_probs = model.predict(x, batch_size=256, verbose=0)
+    report = evaluate(int8, float_probs, x, s.labels, list(cfg["labels"]), mode, split, source)
+    write_report(report, run.report_json, run.report_md)
+    console.info(f"float {report.float_accuracy:.4f} -> int8 {report.int8_accuracy:.4f} (TFLM); "
+                 f"TFLM/LiteRT identical outputs {report.agreement.exact_match_rate:.2%}; "
+                 f"{report.model_bytes / 1024:.1f} KB -> {run.int8_model}")
+    return report

@@ -1,0 +1,98 @@
+"""What a model costs: per-op MACs and parameters, activation sizes, the TFLM arena, and
+whether it fits a board."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyml.boards import Board
+from tinyml.tflite.interpreters import tflm_arena_size
+from tinyml.tflite.model import Operator, TfliteModel, require_full_int8
+
+
+@dataclass(frozen=True)
+class OpCost:
+    index: int
+    opcode: str
+    output_shape: tuple[int, ...]
+    macs: int
+    params: int
+
+
+@dataclass(frozen=True)
+class Fit:
+    board: str
+    flash_needed: int
+    flash_budget: int
+    sram_needed: int
+    sram_budget: int
+
+    @property
+    def fits(self) -> bool:
+        return self.flash_needed <= self.flash_budget and self.sram_needed <= self.sram_budget
+
+    def describe(self) -> str:
+        def part(what: str, need: int, budget: int) -> str:
+            verdict = "ok" if need <= budget else f"over by {(need - budget) / 1024:.1f} KB"
+            return f"{what} {need / 1024:.1f} KB of {budget / 1024:.1f} KB ({verdict})"
+        return (f"{self.board}: " + part("flash", self.flash_needed, self.flash_budget) + ", "
+                + part("SRAM", self.sram_needed, self.sram_budget))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    ops: tuple[OpCost, ...]
+    macs: int
+    params: int
+    model_bytes: int
+    arena_bytes: int
+    largest_activation: int
+    activation_bytes: int
+    fit: Fit | None
+
+
+def op_macs(model: TfliteModel, op: Operator) -> int:
+    """Multiply-accumulates of one operator (convolutions and fully-connected layers)."""
+    t = model.tensors
+    out = t[op.outputs[0]].shape
+    if op.opcode == "CONV_2D":
+        oc, kh, kw, ic = t[op.inputs[1]].shape
+        return out[0] * out[1] * out[2] * oc * kh * kw * ic
+    if op.opcode == "DEPTHWISE_CONV_2D":
+        _, kh, kw, oc = t[op.inputs[1]].shape
+        return out[0] * out[1] * out[2] * oc * kh * kw
+    if op.opcode == "FULLY_CONNECTED":
+        units, depth = t[op.inputs[1]].shape
+        return (t[op.outputs[0]].elements // units) * units * depth
+    if op.opcode == "TRANSPOSE_CONV":
+        oc, kh, kw, ic = t[op.inputs[1]].shape
+        inp = t[op.inputs[2]].shape
+        return inp[0] * inp[1] * inp[2] * ic * kh * kw * oc
+    return 0
+
+
+def fit_on(board: Board, model_bytes: int, arena_bytes: int) -> Fit:
+    """TFLM keeps the flatbuffer in flash and tensors in the arena; the board file's reserve
+    covers the firmware itself."""
+    return Fit(board.id, model_bytes + board.reserve_flash_bytes, board.flash_bytes,
+               arena_bytes + board.reserve_sram_bytes, board.sram_bytes)
+
+
+def analyze(model: TfliteModel, board: Board | None = None, where: str = "model") -> Analysis:
+    require_full_int8(model, where)
+    ops = []
+    for op in model.operators:
+        params = sum(model.tensors[i].elements for i in op.inputs if i >= 0 and model.tensors[i].is_constant)
+        ops.append(OpCost(op.index, op.opcode, model.tensors[op.outputs[0]].shape, op_macs(model, op), params))
+    activations = [t for t in model.tensors if not t.is_constant]
+    arena = tflm_arena_size(model.data)
+    return Analysis(
+        ops=tuple(ops),
+        macs=sum(o.macs for o in ops),
+        params=sum(t.elements for t in model.tensors if t.is_constant),
+        model_bytes=len(model.data),
+        arena_bytes=arena,
+        largest_activation=max((t.nbytes for t in activations), default=0),
+        activation_bytes=sum(t.nbytes for t in activations),
+        fit=fit_on(board, len(model.data), arena) if board else None,
+    )

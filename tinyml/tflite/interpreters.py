@@ -1,0 +1,122 @@
+"""Host interpreters for int8 models: TFLite Micro (the golden reference for anything that
+must match a device) and LiteRT (TensorFlow Lite's reference kernels)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import numpy as np
+
+from tinyml.errors import ModelError
+
+ARENA_PROBE_START = 1 << 20
+ARENA_SEARCH_MAX = 256 << 20
+ARENA_MARGIN = 1024
+
+
+@contextmanager
+def _capture_c_stderr() -> Iterator[list[str]]:
+    """Capture C-level stderr (TFLM's allocation log and error messages) into a list of lines."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode(errors="replace").splitlines())
+
+
+def _tflm(model: bytes, arena_size: int):
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+
+
+_ARENA_TOTAL = re.compile(r"Arena allocation total (?P<bytes>\d+) bytes")
+
+
+def tflm_arena_size(model: bytes) -> int:
+    """Bytes of tensor arena the TFLM host interpreter uses for ``model`` (head + tail), read from
+    its allocation recorder. (Probing small arenas is not an option: the interpreter crashes
+    instead of failing when even its tail allocations do not fit.)"""
+    size = ARENA_PROBE_START
+    while True:
+        with _capture_c_stderr() as log:
+            try:
+                interpreter = _tflm(model, size)
+                interpreter.print_allocations()
+                break
+            except RuntimeError:
+                pass
+        size *= 2
+        if size > ARENA_SEARCH_MAX:
+            detail = next((line for line in log if "fail" in line.lower()), "allocation failed")
+            raise ModelError(f"TFLite Micro cannot allocate this model ({detail.strip()}); check its ops and "
+                             "size with `tinyml analyze`")
+    for line in log:
+        if match := _ARENA_TOTAL.search(line):
+            return int(match["bytes"])
+    raise ModelError("the TFLite Micro host interpreter printed no allocation summary; "
+                     "reinstall the pinned tflite-micro wheel")
+
+
+class TflmRunner:
+    """Runs int8 inputs through the TFLM host interpreter."""
+
+    def __init__(self, model: bytes, arena_size: int | None = None) -> None:
+        self._model = model  # the interpreter points into these bytes
+        size = arena_size or tflm_arena_size(model) + ARENA_MARGIN
+        interpreter = None
+        with _capture_c_stderr() as log, suppress(RuntimeError):
+            interpreter = _tflm(model, size)
+        if interpreter is None:
+            detail = next((line.strip() for line in log if line.strip()), "allocation failed")
+            raise ModelError(f"TFLite Micro cannot run this model ({detail}); check it with `tinyml analyze`")
+        self._it = interpreter
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(N, *input_shape) int8 -> (N, *output_shape) int8, one invoke per row."""
+        outs = []
+        for row in x:
+            self._it.set_input(row[None, ...], 0)
+            self._it.invoke()
+            outs.append(np.array(self._it.get_output(0))[0])
+        return np.stack(outs)
+
+
+class LiteRtRunner:
+    """Runs int8 inputs through LiteRT with its reference kernels (BUILTIN_REF)."""
+
+    def __init__(self, model: bytes) -> None:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        self._it = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        self._it.allocate_tensors()
+        self._in = self._it.get_input_details()[0]["index"]
+        self._out = self._it.get_output_details()[0]["index"]
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        outs = []
+        for row in x:
+            self._it.set_tensor(self._in, row[None, ...])
+            self._it.invoke()
+            outs.append(self._it.get_tensor(self._out)[0].copy())
+        return np.stack(outs)
+
+
+def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (q.astype(np.float32) - zero_point) * scale

@@ -3,6 +3,9 @@ so stdout stays free for machine-readable output (JSON, tables piped elsewhere).
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,3 +50,20 @@ def progress(transient: bool = False) -> Iterator[Progress]:
     )
     with Progress(*columns, console=console, transient=transient) as bar:
         yield bar
+
+
+@contextmanager
+def capture_c_stderr() -> Iterator[list[str]]:
+    """Capture C-level stderr (TFLM's allocation log and error messages) into a list of lines."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode(errors="replace").splitlines())

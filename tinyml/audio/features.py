@@ -8,12 +8,17 @@ Every constant is stated so the firmware can reproduce the computation exactly:
 3. Window: periodic Hann, w[n] = 0.5 - 0.5 cos(2 pi n / 480), then zero-padded to
    ``FFT_SIZE`` = 512 samples.
 4. Spectrum: magnitude (not power) of the real FFT, 257 bins, bin k at k * 16000 / 512 Hz.
-5. Mel filterbank: ``N_MEL`` = 40 triangular filters whose 42 edges are equally spaced on the
-   mel scale mel(f) = 1127 ln(1 + f / 700) between ``LOW_HZ`` = 20 and ``HIGH_HZ`` = 4000 Hz;
-   filter m weighs bin k by max(0, min((f_k - e_m)/(e_{m+1} - e_m), (e_{m+2} - f_k)/(e_{m+2} - e_{m+1}))).
+5. Mel filterbank: ``N_MEL`` = 40 triangles, linear on the mel scale mel(f) = 1127 ln(1 + f / 700),
+   whose 42 edges e_0..e_41 are equally spaced in mel between ``LOW_HZ`` = 20 and ``HIGH_HZ`` =
+   4000 Hz; with m_k = mel(f_k), filter j weighs bin k by
+   max(0, min((m_k - e_j)/(e_{j+1} - e_j), (e_{j+2} - m_k)/(e_{j+2} - e_{j+1}))); bin 0 (DC) is 0.
 6. Log: ln(mel energy + ``LOG_OFFSET``) with ``LOG_OFFSET`` = 1e-6.
-7. DCT: orthonormal DCT-II over the 40 log-mel values, keeping the first ``N_MFCC`` = 10:
-   c_j = s_j sum_m x_m cos(pi j (m + 0.5) / 40), s_0 = sqrt(1/40), s_j = sqrt(2/40).
+7. DCT: DCT-II over the 40 log-mel values scaled by sqrt(2/40), keeping the first ``N_MFCC`` = 10:
+   c_j = sqrt(2/40) sum_m x_m cos(pi j (m + 0.5) / 40).
+
+This is exactly the MLPerf Tiny KWS reference front end (``tf.signal.stft`` with a periodic Hann
+window, ``linear_to_mel_weight_matrix(40, 257, 16000, 20, 4000)``,
+``mfccs_from_log_mel_spectrograms(...)[..., :10]``); a test checks it against ``tf.signal``.
 
 Two training-time augmentations live here because they act on the spectrum: vocal-tract
 length perturbation (``warp``: the filterbank is evaluated at f * warp, moving formants) and
@@ -47,29 +52,25 @@ def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)
 
 
-def mel_to_hz(m: np.ndarray) -> np.ndarray:
-    return 700.0 * np.expm1(np.asarray(m, dtype=np.float64) / 1127.0)
-
-
 @cache
 def mel_filterbank(warp: float = 1.0) -> np.ndarray:
     """(257, 40) weights; ``warp`` != 1 stretches the frequency axis (VTLP)."""
-    bins = np.arange(FFT_SIZE // 2 + 1) * (SAMPLE_RATE / FFT_SIZE) * warp
-    edges = mel_to_hz(np.linspace(hz_to_mel(LOW_HZ), hz_to_mel(HIGH_HZ), N_MEL + 2))
+    bins = hz_to_mel(np.arange(FFT_SIZE // 2 + 1) * (SAMPLE_RATE / FFT_SIZE) * warp)
+    edges = np.linspace(hz_to_mel(LOW_HZ), hz_to_mel(HIGH_HZ), N_MEL + 2)
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     up = (bins[None, :] - lo) / (mid - lo)
     down = (hi - bins[None, :]) / (hi - mid)
-    return np.maximum(0.0, np.minimum(up, down)).T.astype(np.float32)
+    weights = np.maximum(0.0, np.minimum(up, down)).T
+    weights[0] = 0.0
+    return weights.astype(np.float32)
 
 
 @cache
 def dct_matrix() -> np.ndarray:
-    """(40, 10) orthonormal DCT-II basis."""
+    """(40, 10) DCT-II basis scaled by sqrt(2/40) (tf.signal's MFCC scaling)."""
     m = np.arange(N_MEL)[:, None]
     j = np.arange(N_MFCC)[None, :]
-    basis = np.cos(np.pi * j * (m + 0.5) / N_MEL) * np.sqrt(2.0 / N_MEL)
-    basis[:, 0] = np.sqrt(1.0 / N_MEL)
-    return basis.astype(np.float32)
+    return (np.cos(np.pi * j * (m + 0.5) / N_MEL) * np.sqrt(2.0 / N_MEL)).astype(np.float32)
 
 
 @cache

@@ -95,7 +95,8 @@ def resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+    """Float in [-1, 1] -> int16 with the same 1/32768 scale ``decode_wav`` uses."""
+    return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:

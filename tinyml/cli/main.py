@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from tinyml import __version__
@@ -43,12 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     except TinymlError as err:
         console.print(f"[bold red]error:[/bold red] {err}", soft_wrap=True)
         return err.exit_code
-    except click.exceptions.Exit as exit_:
+    except typer.Exit as exit_:
         return exit_.exit_code
-    except click.ClickException as err:
-        err.show(file=sys.stderr)
-        return err.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except typer.TyperException as err:  # usage errors: Typer prints them with the usage line
+        show = getattr(err, "show", None)
+        if show is not None:
+            show(file=sys.stderr)
+        return int(err.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         console.print("[red]interrupted[/red]")
         return 130
 

@@ -13,7 +13,7 @@ def kws(
     out: Path = typer.Option(..., help="Run folder (created; an interrupted run resumes)."),
     epochs: int = typer.Option(20, min=1),
     model: str = typer.Option("dscnn", help="dscnn (MLPerf Tiny reference) or dscnn-s (smaller)."),
-    batch_size: int = typer.Option(100, min=1),
+    batch_size: int = typer.Option(64, min=1),
     learning_rate: float = typer.Option(2e-3),
     seed: int = typer.Option(0),
     augment: bool = typer.Option(True, help="Speed/VTLP/reverb/channel/noise/SpecAugment augmentation."),

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.audio.features import CLIP_SAMPLES, SAMPLE_RATE
-from tinyml.audio.wav import read_wav, resample
+from tinyml.audio.wav import read_wav, resample, to_int16
 from tinyml.errors import AudioError, DatasetError
 
 KEYWORDS = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes")
@@ -167,10 +167,6 @@ def _tally(loaded: list[_Loaded], report: LoadReport) -> list[np.ndarray | None]
     return [item.samples for item in loaded]
 
 
-def _to_int16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
-
-
 def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: float = 10.0) -> KwsData:
     """Read every clip into memory and build the 12-class splits.
 
@@ -206,7 +202,7 @@ def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: 
             labels.append(LABELS.index(SILENCE))
         data = np.stack(clips) if clips else np.zeros((0, CLIP_SAMPLES), np.float32)
         label_arr = np.asarray(labels, dtype=np.int32)
-        splits[split] = Split(_to_int16(data), label_arr, label_arr == LABELS.index(SILENCE))
+        splits[split] = Split(to_int16(data), label_arr, label_arr == LABELS.index(SILENCE))
         report.counts[split] = {LABELS[k]: int(v) for k, v in sorted(Counter(labels).items())}
     if len(splits["train"].labels) == 0:
         raise DatasetError(f"{root}: the training split is empty (all clips unreadable or in the "

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyml.console import capture_c_stderr
 from tinyml.errors import QuantizationError
 
 
@@ -34,7 +35,8 @@ def int8_converter(converter: Any, representative: np.ndarray) -> bytes:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        return bytes(converter.convert())
+        with capture_c_stderr():  # the MLIR quantizer chatters on C stderr
+            return bytes(converter.convert())
     except Exception as err:  # the converter raises ConverterError, RuntimeError, ValueError...
         first = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
         raise QuantizationError(f"int8 conversion failed: {first}; the model has an op without an int8 "

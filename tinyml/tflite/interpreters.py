@@ -3,37 +3,17 @@ must match a device) and LiteRT (TensorFlow Lite's reference kernels)."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 
 import numpy as np
 
+from tinyml.console import capture_c_stderr
 from tinyml.errors import ModelError
 
 ARENA_PROBE_START = 1 << 20
 ARENA_SEARCH_MAX = 256 << 20
 ARENA_MARGIN = 1024
-
-
-@contextmanager
-def _capture_c_stderr() -> Iterator[list[str]]:
-    """Capture C-level stderr (TFLM's allocation log and error messages) into a list of lines."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    lines: list[str] = []
-    with tempfile.TemporaryFile() as sink:
-        try:
-            os.dup2(sink.fileno(), 2)
-            yield lines
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            lines.extend(sink.read().decode(errors="replace").splitlines())
 
 
 def _tflm(model: bytes, arena_size: int):
@@ -51,7 +31,7 @@ def tflm_arena_size(model: bytes) -> int:
     instead of failing when even its tail allocations do not fit.)"""
     size = ARENA_PROBE_START
     while True:
-        with _capture_c_stderr() as log:
+        with capture_c_stderr() as log:
             try:
                 interpreter = _tflm(model, size)
                 interpreter.print_allocations()
@@ -77,7 +57,7 @@ class TflmRunner:
         self._model = model  # the interpreter points into these bytes
         size = arena_size or tflm_arena_size(model) + ARENA_MARGIN
         interpreter = None
-        with _capture_c_stderr() as log, suppress(RuntimeError):
+        with capture_c_stderr() as log, suppress(RuntimeError):
             interpreter = _tflm(model, size)
         if interpreter is None:
             detail = next((line.strip() for line in log if line.strip()), "allocation failed")

@@ -151,9 +151,11 @@ def load_model(path: Path) -> TfliteModel:
 
 def require_full_int8(model: TfliteModel, where: str = "model") -> None:
     """Refuse float and hybrid models: every input, output and activation must be int8."""
+    hybrid = any(t.is_constant and t.dtype == "INT8" for t in model.tensors)
+    kind = "a hybrid (dynamic-range) model" if hybrid else "a float model"
     for t in model.input_tensors + model.output_tensors:
         if t.dtype != "INT8" or t.quant is None:
-            raise ModelError(f"{where}: tensor '{t.name}' is {t.dtype}, not int8 — a float model; convert it "
+            raise ModelError(f"{where}: tensor '{t.name}' is {t.dtype}, not int8 — {kind}; convert it "
                              "with full-integer quantization (`tinyml quantize RUN`)")
     for op in model.operators:
         for i in op.outputs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ class TrainConfig:
     data: str
     model: str = "dscnn"
     epochs: int = 20
-    batch_size: int = 100
+    batch_size: int = 64
     learning_rate: float = 2e-3
     seed: int = 0
     silence_pct: float = 10.0
@@ -134,13 +135,20 @@ def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> Train
     aug = AugmentConfig()
     steps = math.ceil(len(train.labels) / cfg.batch_size)
     epoch_times: list[float] = [h["seconds"] for h in state["history"]]
-    with console.progress() as bar:
+    def epoch_data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([cfg.seed, epoch])
+        x = (training_features(train.audio, train.is_silence, data.noise, aug, rng) if cfg.augment
+             else eval_features(train))
+        return x, rng.permutation(len(x))
+
+    # The next epoch's augmentation (numpy, releases the GIL) overlaps this epoch's training.
+    with console.progress() as bar, ThreadPoolExecutor(max_workers=1) as prefetch:
+        upcoming = prefetch.submit(epoch_data, done) if done < cfg.epochs else None
         for epoch in range(done, cfg.epochs):
             started = time.perf_counter()
-            rng = np.random.default_rng([cfg.seed, epoch])
-            x = (training_features(train.audio, train.is_silence, data.noise, aug, rng) if cfg.augment
-                 else eval_features(train))
-            order = rng.permutation(len(x))
+            assert upcoming is not None
+            x, order = upcoming.result()
+            upcoming = prefetch.submit(epoch_data, epoch + 1) if epoch + 1 < cfg.epochs else None
             model.optimizer.learning_rate.assign(learning_rate(cfg, epoch))
             task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps, status="")
             hist = model.fit(x[order], train.labels[order], batch_size=cfg.batch_size, epochs=1, shuffle=False,

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import numpy as np
+
+from tinyml.audio.augment import AugmentConfig, augment_waveforms, training_features
+
+from .conftest import tone
+
+
+def _batch() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    audio = np.stack([tone(300), tone(500), np.zeros(16000, np.float32)])
+    noise = [np.random.default_rng(3).uniform(-0.5, 0.5, 48000).astype(np.float32)]
+    return (audio * 32767).astype(np.int16), np.array([False, False, True]), noise
+
+
+def test_shapes_dtype_range_and_determinism() -> None:
+    audio, silence, noise = _batch()
+    a = augment_waveforms(audio, silence, noise, AugmentConfig(), np.random.default_rng(7))
+    b = augment_waveforms(audio, silence, noise, AugmentConfig(), np.random.default_rng(7))
+    c = augment_waveforms(audio, silence, noise, AugmentConfig(), np.random.default_rng(8))
+    assert a.shape == audio.shape and a.dtype == np.float32
+    assert np.abs(a).max() <= 1.0
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_silence_clips_receive_background_noise() -> None:
+    audio, silence, noise = _batch()
+    out = augment_waveforms(audio, silence, noise, AugmentConfig(), np.random.default_rng(1))
+    assert np.abs(out[2]).max() > 0
+
+
+def test_speed_perturbation_changes_pitch() -> None:
+    audio, silence, noise = _batch()
+    cfg = AugmentConfig(speed_range=(1.2, 1.2), speed_probability=1.0, time_shift_ms=0, reverb_probability=0,
+                        channel_probability=0, gain_db_range=(0, 0), background_probability=0)
+    out = augment_waveforms(audio[:1], silence[:1], noise, cfg, np.random.default_rng(0))
+    peak_hz = np.argmax(np.abs(np.fft.rfft(out[0][4000:12000]))) * 16000 / 8000
+    assert abs(peak_hz - 360) < 5  # 300 Hz played 1.2x faster
+
+
+def test_training_features_shape() -> None:
+    audio, silence, noise = _batch()
+    x = training_features(audio, silence, noise, AugmentConfig(), np.random.default_rng(0))
+    assert x.shape == (3, 49, 10, 1) and np.isfinite(x).all()

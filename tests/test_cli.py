@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyml import __version__
+from tinyml.cli.main import main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_user_error_is_one_red_line_and_nonzero(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tinyml", "train", "kws", "--data", str(tmp_path / "none"),
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "synth-kws" in lines[0]
+
+
+def test_unknown_board_and_bad_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x" * 16)
+    assert main(["analyze", str(model), "--board", "esp33"]) == 1
+    assert "unknown board 'esp33'" in capsys.readouterr().err
+    assert main(["train", "kws", "--epochs", "0"]) == 2
+
+
+def test_quantize_needs_a_training_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["quantize", str(tmp_path)]) == 1
+    assert "not a tinyml training run" in capsys.readouterr().err
+
+
+def test_train_refuses_a_foreign_output_folder(tiny_layout: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "thesis.tex").write_text("do not lose me")
+    assert main(["train", "kws", "--data", str(tiny_layout), "--out", str(out), "--epochs", "1"]) == 1
+    assert "not empty and is not a tinyml run" in capsys.readouterr().err
+    assert (out / "thesis.tex").read_text() == "do not lose me"

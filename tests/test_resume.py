@@ -1,0 +1,50 @@
+"""Training killed mid-run resumes from its last checkpoint (a real SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyml.errors import RunDirError
+from tinyml.train.kws import TrainConfig, train_kws
+from tinyml.train.rundir import RunDir
+
+pytestmark = pytest.mark.slow
+FIRST_EPOCH_DEADLINE_S = 300.0
+
+
+def test_killed_run_resumes(synth_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run = RunDir(out)
+    proc = subprocess.Popen([sys.executable, "-m", "tinyml", "train", "kws", "--data", str(synth_dataset),
+                             "--out", str(out), "--epochs", "50", "--model", "dscnn-s"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + FIRST_EPOCH_DEADLINE_S
+    try:
+        while run.read_state()["epochs_done"] < 1 if run.path.exists() else True:
+            assert proc.poll() is None, "training exited before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within the deadline"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    done = run.read_state()["epochs_done"]
+    assert 1 <= done < 50 and run.checkpoint.is_file() and not run.model.exists()
+
+    result = train_kws(TrainConfig(data=str(synth_dataset), model="dscnn-s", epochs=done + 1), out)
+    assert result.resumed_from == done
+    history = run.read_state()["history"]
+    assert [h["epoch"] for h in history] == list(range(1, done + 2))
+    assert run.model.is_file() and json.loads(run.metrics.read_text())["epochs"] == done + 1
+
+    again = train_kws(TrainConfig(data=str(synth_dataset), model="dscnn-s", epochs=done + 1), out)
+    assert again.resumed_from == done + 1  # finished: nothing retrained
+
+    with pytest.raises(RunDirError, match="other settings \\(model\\)"):
+        train_kws(TrainConfig(data=str(synth_dataset), model="dscnn", epochs=done + 1), out)

@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TINYML_ROOT"
-tinyml data synth-kws work/synth-kws --per-word "${TINYML_DEMO_PER_WORD:-120}"
-tinyml train kws --data work/synth-kws --out work/kws-run --epochs "${TINYML_DEMO_EPOCHS:-12}"
+tinyml data synth-kws work/synth-kws --per-word "${TINYML_DEMO_PER_WORD:-300}"
+tinyml train kws --data work/synth-kws --out work/kws-run --epochs "${TINYML_DEMO_EPOCHS:-20}"
 tinyml quantize work/kws-run
 tinyml analyze work/kws-run/model_int8.tflite --board qemu-stm32f405

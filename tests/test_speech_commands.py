@@ -61,6 +61,8 @@ def test_bad_wavs_are_skipped_or_fixed_with_counts(tiny_layout: Path) -> None:
     assert data.report.resampled == 1
     assert data.report.length_fixed >= 2
     assert any("ddd_nohash_0.wav" in e for e in data.report.skipped_examples)
+    summary = data.report.summary()
+    assert "skipped 2 (not a RIFF/WAVE file)" in summary and "1 resampled" in summary
 
 
 def test_missing_and_empty_datasets_are_clear_errors(tmp_path: Path) -> None:

@@ -66,6 +66,17 @@ class LoadReport:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     split_source: str = ""
 
+    def summary(self) -> str:
+        sizes = ", ".join(f"{split} {sum(c.values())}" for split, c in self.counts.items())
+        line = f"loaded {self.loaded} WAVs ({sizes} clips; split by {self.split_source})"
+        fixed = [f"{n} {what}" for n, what in ((self.resampled, "resampled"), (self.downmixed, "mixed to mono"),
+                                               (self.length_fixed, "padded/cropped to 1 s")) if n]
+        if fixed:
+            line += "; " + ", ".join(fixed)
+        if self.skipped:
+            line += "; skipped " + ", ".join(f"{n} ({why})" for why, n in self.skipped.items())
+        return line
+
     def as_dict(self) -> dict[str, object]:
         return {
             "loaded": self.loaded, "resampled": self.resampled, "downmixed": self.downmixed,

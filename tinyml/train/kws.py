@@ -120,6 +120,7 @@ def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> Train
     import keras
 
     data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct)
+    console.info(data.report.summary())
     write_json(run.path / "dataset.json", data.report.as_dict())
     train, val, test = data.splits["train"], data.splits["validation"], data.splits["test"]
     x_val, x_test = eval_features(val), eval_features(test)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--board", default="qemu-stm32f405")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     work = args.work or Path(tempfile.mkdtemp(prefix="tinyml-bench-"))
     data = synthesize(work / "synth", SynthConfig(per_word=args.per_word))
     board = get_board(args.board)

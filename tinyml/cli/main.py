@@ -3,6 +3,7 @@ else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -36,6 +37,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not for users
     try:
         result = app(args=argv, prog_name="tinyml", standalone_mode=False)
         return result if isinstance(result, int) else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,13 +23,24 @@ def _tflm(model: bytes, arena_size: int):
     return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
 
 
-_ARENA_TOTAL = re.compile(r"Arena allocation total (?P<bytes>\d+) bytes")
+_ARENA_LINE = re.compile(r"Arena allocation (?P<part>total|head|tail) (?P<bytes>\d+) bytes")
+
+
+@dataclass(frozen=True)
+class ArenaUsage:
+    total: int
+    head: int  # planned, non-persistent: activations and kernel scratch
+    tail: int  # persistent: tensor structs, op data, quantization parameters
 
 
 def tflm_arena_size(model: bytes) -> int:
-    """Bytes of tensor arena the TFLM host interpreter uses for ``model`` (head + tail), read from
-    its allocation recorder. (Probing small arenas is not an option: the interpreter crashes
-    instead of failing when even its tail allocations do not fit.)"""
+    """Bytes of tensor arena the TFLM host interpreter uses for ``model`` (head + tail)."""
+    return tflm_arena_usage(model).total
+
+
+def tflm_arena_usage(model: bytes) -> ArenaUsage:
+    """TFLM's arena use, read from its allocation recorder. (Probing ever smaller arenas is not
+    an option: the interpreter crashes instead of failing when its tail allocations do not fit.)"""
     size = ARENA_PROBE_START
     while True:
         with capture_c_stderr() as log:
@@ -43,9 +55,9 @@ def tflm_arena_size(model: bytes) -> int:
             detail = next((line for line in log if "fail" in line.lower()), "allocation failed")
             raise ModelError(f"TFLite Micro cannot allocate this model ({detail.strip()}); check its ops and "
                              "size with `tinyml analyze`")
-    for line in log:
-        if match := _ARENA_TOTAL.search(line):
-            return int(match["bytes"])
+    parts = {m["part"]: int(m["bytes"]) for line in log if (m := _ARENA_LINE.search(line))}
+    if len(parts) == 3:
+        return ArenaUsage(parts["total"], parts["head"], parts["tail"])
     raise ModelError("the TFLite Micro host interpreter printed no allocation summary; "
                      "reinstall the pinned tflite-micro wheel")
 

@@ -17,6 +17,8 @@ from ai_edge_litert import schema_py_generated as schema
 from tinyml.errors import ModelError
 
 FILE_IDENTIFIER = b"TFL3"
+# TFLM's int8 softmax turns input_scale * 2**26 into a multiplier that must exceed 1 (it aborts otherwise).
+SOFTMAX_INPUT_SCALE_FACTOR = float(1 << 26)
 _DTYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UINT8": np.uint8,
            "INT64": np.int64, "INT16": np.int16, "INT8": np.int8, "BOOL": np.bool_, "UINT32": np.uint32}
 
@@ -158,6 +160,12 @@ def require_full_int8(model: TfliteModel, where: str = "model") -> None:
             raise ModelError(f"{where}: tensor '{t.name}' is {t.dtype}, not int8 — {kind}; convert it "
                              "with full-integer quantization (`tinyml quantize RUN`)")
     for op in model.operators:
+        if op.opcode == "SOFTMAX":
+            q = model.tensors[op.inputs[0]].quant
+            if q is not None and q.scale[0] * SOFTMAX_INPUT_SCALE_FACTOR <= 1.0:
+                raise ModelError(f"{where}: SOFTMAX input scale {q.scale[0]:.3g} is below what TFLite Micro accepts "
+                                 f"({1 / SOFTMAX_INPUT_SCALE_FACTOR:.3g}): the logits are degenerate — train the model "
+                                 "(or recalibrate batch norm) before converting")
         for i in op.outputs:
             t = model.tensors[i]
             if t.dtype in ("FLOAT32", "FLOAT16"):

@@ -1,0 +1,130 @@
+"""The memory model of a candidate network, computed from its :class:`Arch` without TensorFlow.
+
+- **graph**: the int8 ops the TFLite converter emits for the Keras model (BN and ReLU6 fold into
+  the convolutions; global pooling becomes MEAN; dropout disappears);
+- **flash**: int8 weights + int32 biases + per-channel quantization parameters + flatbuffer
+  metadata per tensor and op (constants fitted on converted models);
+- **arena**: TFLM's planned activations — the same lifetimes and greedy planner TFLM uses
+  (``planner.py``) — plus kernel scratch, plus TFLM's persistent allocations (tensor structs,
+  per-op data, per-channel multipliers and shifts);
+- **MACs**.
+
+``tests/test_mcunet_memory.py`` checks it against converted models measured with the TFLM host
+interpreter; the benchmark prints the error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tinyml.mcunet.planner import Buffer, align, greedy_plan, lifetimes
+from tinyml.models.mcunet import Arch
+
+# Persistent (tail) bytes TFLM allocates, fitted on converted models (tflite-micro host build).
+TAIL_BASE = 970
+TAIL_PER_TENSOR = 24  # TfLiteEvalTensor, for every tensor including constants
+TAIL_PER_OP = 77  # NodeAndRegistration (64) and the per-op share of allocator bookkeeping
+TAIL_OP_DATA = {"CONV_2D": 80, "DEPTHWISE_CONV_2D": 80, "FULLY_CONNECTED": 48, "ADD": 96, "MEAN": 48,
+                "SOFTMAX": 48}
+TAIL_PER_CHANNEL = 8  # int32 output multiplier + shift per output channel (conv, depthwise)
+TAIL_IO_TENSORS = 2 * 64 + 64  # persistent TfLiteTensor + quantization data for graph input/output
+# Flatbuffer bytes beyond raw weights and biases, fitted on converted models.
+FLASH_BASE = 3870
+FLASH_PER_TENSOR = 194  # shape, quantization table, and the converter's long tensor names
+FLASH_PER_OP = 48
+FLASH_PER_CHANNEL = 24  # per-channel scale (float32) + zero point (int64), weights and bias
+
+
+@dataclass(frozen=True)
+class Layer:
+    op: str
+    inputs: tuple[int, ...]  # activation tensor ids
+    output: int
+    shape: tuple[int, ...]
+    weights: int  # int8 weight elements
+    bias: int  # int32 bias elements
+    macs: int
+
+    @property
+    def channels(self) -> int:
+        return self.shape[-1]
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    flash_bytes: int
+    arena_bytes: int
+    head_bytes: int
+    tail_bytes: int
+    macs: int
+    params: int
+    layers: tuple[Layer, ...]
+
+
+class _Graph:
+    def __init__(self, resolution: int) -> None:
+        self.shapes: list[tuple[int, ...]] = [(1, resolution, resolution, 3)]
+        self.layers: list[Layer] = []
+
+    def add(self, op: str, inputs: tuple[int, ...], shape: tuple[int, ...], weights: int = 0, bias: int = 0,
+            macs: int = 0) -> int:
+        self.shapes.append(shape)
+        self.layers.append(Layer(op, inputs, len(self.shapes) - 1, shape, weights, bias, macs))
+        return len(self.shapes) - 1
+
+    def conv(self, x: int, out_c: int, kernel: int, stride: int, depthwise: bool = False) -> int:
+        _, h, w, in_c = self.shapes[x]
+        oh, ow = math.ceil(h / stride), math.ceil(w / stride)
+        if depthwise:
+            return self.add("DEPTHWISE_CONV_2D", (x,), (1, oh, ow, in_c), kernel * kernel * in_c, in_c,
+                            oh * ow * in_c * kernel * kernel)
+        return self.add("CONV_2D", (x,), (1, oh, ow, out_c), kernel * kernel * in_c * out_c, out_c,
+                        oh * ow * out_c * kernel * kernel * in_c)
+
+
+def graph(arch: Arch) -> list[Layer]:
+    g = _Graph(arch.resolution)
+    x = g.conv(0, arch.stem_channels, 3, 2)
+    channels = arch.stem_channels
+    for block in arch.blocks:
+        shortcut = x
+        if block.expand != 1:
+            x = g.conv(x, channels * block.expand, 1, 1)
+        x = g.conv(x, 0, block.kernel, block.stride, depthwise=True)
+        x = g.conv(x, block.out_channels, 1, 1)
+        if block.stride == 1 and channels == block.out_channels:
+            x = g.add("ADD", (shortcut, x), g.shapes[x])
+        channels = block.out_channels
+    x = g.add("MEAN", (x,), (1, channels))
+    x = g.add("FULLY_CONNECTED", (x,), (1, arch.n_classes), channels * arch.n_classes, arch.n_classes,
+              channels * arch.n_classes)
+    g.add("SOFTMAX", (x,), (1, arch.n_classes))
+    return g.layers
+
+
+def _scratch(layer: Layer) -> int:
+    """Kernel scratch TFLM's reference kernels request from the arena (live during the op)."""
+    return 4 * layer.channels if layer.op == "MEAN" else 0
+
+
+def estimate(arch: Arch) -> MemoryEstimate:
+    layers = graph(arch)
+    n_act = 1 + len(layers)
+    sizes = [math.prod(s) for s in [(1, arch.resolution, arch.resolution, 3)] + [ly.shape for ly in layers]]
+    ops = [(ly.inputs, (ly.output,)) for ly in layers]
+    buffers = lifetimes(n_act, ops, (0,), (layers[-1].output,), sizes, set(range(n_act)))
+    buffers += [Buffer(align(_scratch(ly)), i, i) for i, ly in enumerate(layers) if _scratch(ly)]
+    head, _ = greedy_plan(buffers)
+
+    constant_tensors = sum((ly.weights > 0) + (ly.bias > 0) for ly in layers)
+    per_channel = sum(ly.channels for ly in layers if ly.op in ("CONV_2D", "DEPTHWISE_CONV_2D"))
+    tail = (TAIL_BASE + TAIL_IO_TENSORS + TAIL_PER_TENSOR * (n_act + constant_tensors) + TAIL_PER_OP * len(layers)
+            + sum(TAIL_OP_DATA.get(ly.op, 0) for ly in layers) + TAIL_PER_CHANNEL * per_channel)
+    weights = sum(ly.weights for ly in layers)
+    biases = sum(ly.bias for ly in layers)
+    quant_channels = sum(ly.channels for ly in layers if ly.weights)
+    flash = (FLASH_BASE + weights + 4 * biases + FLASH_PER_CHANNEL * quant_channels
+             + FLASH_PER_TENSOR * (n_act + constant_tensors) + FLASH_PER_OP * len(layers))
+    return MemoryEstimate(flash, head + tail, head, tail, sum(ly.macs for ly in layers), weights + biases,
+                          tuple(layers))

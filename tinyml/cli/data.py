@@ -29,3 +29,18 @@ def synth_kws(
     from tinyml.datasets.synth import SynthConfig, synthesize
 
     synthesize(out, SynthConfig(per_word=per_word, seed=seed), force=force)
+
+
+@app.command("synth-images")
+def synth_images(
+    out: Path = typer.Argument(..., help="Folder for the SYNTHETIC image set (new or empty)."),
+    classes: int = typer.Option(4, min=2, help="Number of classes (shapes/textures)."),
+    per_class: int = typer.Option(100, min=1, help="Images per class."),
+    size: int = typer.Option(96, min=16, help="Image side in pixels."),
+    seed: int = typer.Option(0, help="Random seed."),
+    force: bool = typer.Option(False, help="Rebuild a synthetic set made with other settings."),
+) -> None:
+    """Draw a SYNTHETIC image-classification set (shapes and textures, one folder per class)."""
+    from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images
+
+    synthesize_images(out, SynthImageConfig(classes=classes, per_class=per_class, size=size, seed=seed), force=force)

@@ -9,6 +9,7 @@ The parent passes everything through one .npz file.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -29,15 +30,14 @@ def qat_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("tf_keras", "tensorflow_model_optimization"))
 
 
-def qat_to_int8(model: Any, architecture: str, x: np.ndarray, y: np.ndarray, representative: np.ndarray,
+def qat_to_int8(model: Any, spec: dict[str, Any], x: np.ndarray, y: np.ndarray, representative: np.ndarray,
                 epochs: int, learning_rate: float, batch_size: int) -> bytes:
     if not qat_available():
         raise QuantizationError(f"--qat needs tf-keras and tensorflow-model-optimization: {INSTALL_HINT}")
     with tempfile.TemporaryDirectory(prefix="tinyml-qat-") as tmp:
         job, out = Path(tmp) / "job.npz", Path(tmp) / "model.tflite"
         weights = model.get_weights()
-        np.savez(job, architecture=architecture, input_shape=np.array(x.shape[1:]),
-                 n_classes=int(model.output_shape[-1]), x=x, y=y, representative=representative,
+        np.savez(job, spec=json.dumps(spec), x=x, y=y, representative=representative,
                  epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, n_weights=len(weights),
                  **{f"w{i}": w for i, w in enumerate(weights)})
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}

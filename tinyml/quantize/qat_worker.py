@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,12 +16,11 @@ def main(job_path: str, out_path: str) -> None:
     import tensorflow_model_optimization as tfmot
     import tf_keras
 
-    from tinyml.models.dscnn import build_dscnn
+    from tinyml.models.registry import build_from_spec
     from tinyml.quantize.convert import int8_converter
 
     job = np.load(job_path)
-    shape = tuple(int(d) for d in job["input_shape"])
-    model = build_dscnn(str(job["architecture"]), shape, int(job["n_classes"]), tf_keras)
+    model = build_from_spec(json.loads(str(job["spec"])), tf_keras)
     model.set_weights([job[f"w{i}"] for i in range(int(job["n_weights"]))])
     qmodel = tfmot.quantization.keras.quantize_model(model)
     qmodel.compile(optimizer=tf_keras.optimizers.Adam(float(job["learning_rate"])),

@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 from tinyml import console
-from tinyml.datasets.speech_commands import load_kws
+from tinyml.models.registry import model_spec
 from tinyml.quantize.convert import keras_to_int8, representative_sample
 from tinyml.quantize.qat import qat_to_int8
 from tinyml.quantize.report import Agreement, QuantReport, evaluate, write_report
 from tinyml.tflite.model import parse_model, require_full_int8
-from tinyml.train.kws import eval_features
 from tinyml.train.rundir import RunDir
+from tinyml.train.tasks import task_arrays
 
 REPRESENTATIVE_SAMPLES = 300
 
@@ -38,16 +38,13 @@ def quantize_run(out: Path, qat: bool = False, data_dir: Path | None = None, qat
 
     import keras
 
-    train_cfg = cfg["train"]
-    data = load_kws(Path(data_dir or train_cfg["data"]), seed=train_cfg["seed"],
-                    silence_pct=train_cfg["silence_pct"], unknown_pct=train_cfg["unknown_pct"])
+    arrays = task_arrays(cfg, data_dir)
     model = keras.models.load_model(model_path)
-    train = data.splits["train"]
-    x_train = eval_features(train)
-    rep = representative_sample(x_train, train.labels, REPRESENTATIVE_SAMPLES, train_cfg["seed"])
-    console.step(f"converting to full int8 ({mode.upper()}, {len(rep)} calibration clips)")
+    train_cfg = cfg["train"]
+    rep = representative_sample(arrays.x_train, arrays.y_train, REPRESENTATIVE_SAMPLES, train_cfg["seed"])
+    console.step(f"converting to full int8 ({mode.upper()}, {len(rep)} calibration samples)")
     if qat:
-        tflite = qat_to_int8(model, train_cfg["model"], x_train, train.labels, rep, qat_epochs,
+        tflite = qat_to_int8(model, model_spec(cfg), arrays.x_train, arrays.y_train, rep, qat_epochs,
                              train_cfg["learning_rate"] * 0.05, train_cfg["batch_size"])
     else:
         tflite = keras_to_int8(model, rep)
@@ -57,12 +54,11 @@ def quantize_run(out: Path, qat: bool = False, data_dir: Path | None = None, qat
     tmp.write_bytes(tflite)
     os.replace(tmp, run.int8_model)
 
-    split = "test" if len(data.splits["test"].labels) else "validation"
-    s = data.splits[split]
-    x = eval_features(s)
-    console.step(f"evaluating float and int8 on the {split} split ({len(s.labels)} clips, TFLM + LiteRT)")
-    float_probs = model.predict(x, batch_size=256, verbose=0)
-    report = evaluate(int8, float_probs, x, s.labels, list(cfg["labels"]), mode, split, source)
+    console.step(f"evaluating float and int8 on the {arrays.split} split ({len(arrays.y_eval)} samples, "
+                 "TFLM + LiteRT)")
+    float_probs = model.predict(arrays.x_eval, batch_size=256, verbose=0)
+    report = evaluate(int8, float_probs, arrays.x_eval, arrays.y_eval, list(cfg["labels"]), mode, arrays.split,
+                      source)
     write_report(report, run.report_json, run.report_md)
     console.info(f"float {report.float_accuracy:.4f} -> int8 {report.int8_accuracy:.4f} (TFLM); "
                  f"TFLM/LiteRT identical outputs {report.agreement.exact_match_rate:.2%}; "

@@ -1,0 +1,115 @@
+"""``tinyml train image``: search the MCUNet-style network that fits the board, then train it
+on an image-folder dataset (checkpoints and resume as for KWS).
+
+The chosen architecture is written to ``RUN/arch.json`` (and the search to ``RUN/search.json``)
+so it can be rebuilt; a resumed run reuses it instead of searching again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyml import console
+from tinyml.boards import get_board
+from tinyml.datasets.images import load_images, scan_images
+from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, SearchResult, search
+from tinyml.models.mcunet import Arch, build_mcunet
+from tinyml.train.loop import TrainResult, finished, prepare_run, require_new_run_dir, train_epochs
+from tinyml.train.rundir import RunDir, write_json
+
+
+@dataclass(frozen=True)
+class ImageTrainConfig:
+    data: str
+    board: str
+    epochs: int = 15
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    seed: int = 0
+    samples: int = 100
+    population: int = 32
+    generations: int = 12
+    resolutions: tuple[int, ...] = RESOLUTIONS
+    widths: tuple[float, ...] = WIDTHS
+    augment: bool = True
+
+    def identity(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "epochs"}
+
+
+def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Horizontal flip, translation by up to 1/8 of the side (reflect padding), brightness and contrast."""
+    n, r = x.shape[0], x.shape[1]
+    pad = max(1, r // 8)
+    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    out = np.empty_like(x)
+    for i in range(n):
+        dy, dx = rng.integers(0, 2 * pad + 1, 2)
+        img = padded[i, dy : dy + r, dx : dx + r]
+        out[i] = img[:, ::-1] if rng.random() < 0.5 else img
+    contrast = rng.uniform(0.7, 1.3, (n, 1, 1, 1)).astype(np.float32)
+    brightness = rng.uniform(-0.2, 0.2, (n, 1, 1, 1)).astype(np.float32)
+    mean = out.mean(axis=(1, 2, 3), keepdims=True)
+    return np.clip((out - mean) * contrast + mean + brightness, -1.0, 1.0)
+
+
+def search_summary(result: SearchResult) -> dict[str, Any]:
+    m = result.best.memory
+    return {"budget": asdict(result.budget), "space": asdict(result.space),
+            "spaces": [asdict(s) for s in result.spaces],
+            "best": {"arch": result.best.arch.to_json(), "macs": m.macs, "params": m.params,
+                     "arena_bytes": m.arena_bytes, "flash_bytes": m.flash_bytes},
+            "history": result.history}
+
+
+def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainResult:
+    run = RunDir(Path(out))
+    board = get_board(cfg.board)
+    classes, _ = scan_images(Path(cfg.data))
+    if run.config.is_file():
+        arch = Arch.from_json(run.read_config()["model_spec"]["arch"])
+        done = prepare_run(run, cfg.identity(), {})
+    else:
+        require_new_run_dir(run)  # before spending time on the search
+        console.step(f"searching a network for {board.id} ({len(classes)} classes)")
+        result = search(board, len(classes), cfg.seed, cfg.samples, cfg.resolutions, cfg.widths,
+                        population=cfg.population, generations=cfg.generations)
+        arch = result.best.arch
+        m = result.best.memory
+        console.info(f"chosen {arch.describe()}: {m.macs:,} MACs, arena ~{m.arena_bytes / 1024:.1f} KB, "
+                     f"flash ~{m.flash_bytes / 1024:.1f} KB (budget {result.budget.sram / 1024:.0f} KB SRAM, "
+                     f"{result.budget.flash / 1024:.0f} KB flash)")
+        shape = [arch.resolution, arch.resolution, 3]
+        done = prepare_run(run, cfg.identity(), {"task": task, "train": asdict(cfg), "labels": list(classes),
+                                                 "input_shape": shape, "board": board.id,
+                                                 "model_spec": {"kind": "mcunet", "arch": arch.to_json()}})
+        write_json(run.path / "search.json", search_summary(result))
+        write_json(run.path / "arch.json", arch.to_json())
+    if (result_done := finished(run, cfg.epochs, done)) is not None:
+        return result_done
+
+    import keras
+
+    data = load_images(Path(cfg.data), arch.resolution)
+    console.info(data.report.summary())
+    (x_train, y_train), val, test = data.splits["train"], data.splits["validation"], data.splits["test"]
+    keras.utils.set_random_seed(cfg.seed + done)
+    if done:
+        model = keras.models.load_model(run.checkpoint)
+        console.info(f"resuming {run.path} after epoch {done}/{cfg.epochs}")
+    else:
+        model = build_mcunet(arch, keras)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    def epoch_data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([cfg.seed, epoch])
+        x = augment_images(x_train, rng) if cfg.augment else x_train
+        order = rng.permutation(len(x))
+        return x[order], y_train[order]
+
+    return train_epochs(run, model, done, cfg.epochs, epoch_data, val, test, cfg.batch_size, cfg.learning_rate)

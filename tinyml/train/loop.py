@@ -1,0 +1,132 @@
+"""The epoch loop every trainer shares: cosine learning rate, per-epoch data prepared one epoch
+ahead on a worker thread, inference-mode validation, an atomic checkpoint and state after every
+epoch, and resume from them. Task trainers (KWS, image) supply the data and the model."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyml import console
+from tinyml.errors import RunDirError
+from tinyml.train.rundir import RunDir, write_json
+
+EpochData = Callable[[int], tuple[np.ndarray, np.ndarray]]  # epoch -> (x, y), already shuffled
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run: RunDir
+    epochs_done: int
+    val_accuracy: float
+    test_accuracy: float
+    seconds_per_epoch: float
+    resumed_from: int
+
+
+def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy in inference mode (dropout off, batch-norm moving statistics)."""
+    if len(y) == 0:
+        return float("nan")
+    return float(np.mean(np.argmax(model.predict(x, batch_size=256, verbose=0), axis=1) == y))
+
+
+def cosine_lr(base: float, epoch: int, epochs: int) -> float:
+    """Cosine decay from ``base`` to 5% of it over the run."""
+    t = epoch / max(1, epochs - 1)
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def prepare_run(run: RunDir, identity: dict[str, Any], config: dict[str, Any]) -> int:
+    """Create the run folder (writing ``config``) or check it belongs to the same training;
+    return the number of epochs already done. ``identity`` is what must match to resume."""
+    if run.config.is_file():
+        previous = run.read_config()["train"]
+        if {k: previous.get(k) for k in identity} != identity:
+            diff = ", ".join(k for k in identity if previous.get(k) != identity[k])
+            raise RunDirError(f"{run.path} was trained with other settings ({diff}); use a new --out folder")
+        return int(run.read_state()["epochs_done"]) if run.checkpoint.is_file() else 0
+    require_new_run_dir(run)
+    run.path.mkdir(parents=True, exist_ok=True)
+    write_json(run.config, config)
+    return 0
+
+
+def require_new_run_dir(run: RunDir) -> None:
+    if run.path.exists() and any(run.path.iterdir()):
+        raise RunDirError(f"{run.path} is not empty and is not a tinyml run; choose a new --out folder")
+
+
+def finished(run: RunDir, epochs: int, done: int) -> TrainResult | None:
+    """The result of a run that already reached ``epochs`` (nothing to train), else None."""
+    if done < epochs or not run.model.is_file():
+        return None
+    m = json.loads(run.metrics.read_text())
+    console.info(f"{run.path}: already trained for {done} epochs; nothing to do")
+    return TrainResult(run, done, m["val_accuracy"], m["test_accuracy"], m["seconds_per_epoch"], done)
+
+
+def _save(model: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _progress_callback(bar: Any, task: Any) -> Any:
+    import keras
+
+    class Callback(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            logs = logs or {}
+            bar.update(task, advance=1, status=f"loss {logs.get('loss', float('nan')):.3f} "
+                                               f"acc {logs.get('accuracy', float('nan')):.3f}")
+
+    return Callback()
+
+
+def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: EpochData,
+                 val: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], batch_size: int,
+                 learning_rate: float) -> TrainResult:
+    state = run.read_state() if done else {"epochs_done": 0, "history": []}
+    with console.progress() as bar, ThreadPoolExecutor(max_workers=1) as prefetch:
+        upcoming = prefetch.submit(epoch_data, done) if done < epochs else None
+        for epoch in range(done, epochs):
+            started = time.perf_counter()
+            x, y = upcoming.result()  # type: ignore[union-attr]
+            upcoming = prefetch.submit(epoch_data, epoch + 1) if epoch + 1 < epochs else None
+            lr = cosine_lr(learning_rate, epoch, epochs)
+            model.optimizer.learning_rate.assign(lr)
+            task = bar.add_task(f"epoch {epoch + 1}/{epochs}", total=math.ceil(len(y) / batch_size), status="")
+            hist = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                             callbacks=[_progress_callback(bar, task)])
+            val_acc = accuracy(model, *val)
+            seconds = time.perf_counter() - started
+            entry = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1]),
+                     "train_accuracy": float(hist.history["accuracy"][-1]), "val_accuracy": val_acc,
+                     "learning_rate": lr, "seconds": seconds}
+            bar.update(task, status=f"loss {entry['loss']:.3f} train acc {entry['train_accuracy']:.3f} "
+                                    f"val acc {val_acc:.3f} ({seconds:.1f} s)")
+            _save(model, run.checkpoint)
+            state = {"epochs_done": epoch + 1, "history": [*state["history"], entry]}
+            write_json(run.state, state)
+
+    history = state["history"]
+    val_acc = history[-1]["val_accuracy"] if history else accuracy(model, *val)
+    test_acc = accuracy(model, *test)
+    _save(model, run.model)
+    per_epoch = float(np.mean([h["seconds"] for h in history])) if history else 0.0
+    write_json(run.metrics, {"val_accuracy": val_acc, "test_accuracy": test_acc, "epochs": epochs,
+                             "seconds_per_epoch": per_epoch, "params": int(model.count_params()),
+                             "history": history, "inference_mode": True})
+    console.info(f"float model: val accuracy {val_acc:.3f}, test accuracy {test_acc:.3f} (inference mode) "
+                 f"-> {run.model}")
+    return TrainResult(run, epochs, val_acc, test_acc, per_epoch, done)

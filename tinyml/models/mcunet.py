@@ -54,7 +54,7 @@ class Arch:
     n_classes: int
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "blocks": [asdict(b) for b in self.blocks]}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Arch:

@@ -48,6 +48,7 @@ memory: {{flash_kb: 256, sram_kb: 64, reserve_flash_kb: 16, reserve_sram_kb: 4}}
 platformio: {{platform: ststm32, board: x}}
 serial: {{baud: 115200, usb_ids: ["0483:374B"]}}
 target: serial
+firmware: {{port: stm32cube, defines: {{hal_header: "<x.h>"}}}}
 """
 
 

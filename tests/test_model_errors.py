@@ -54,7 +54,7 @@ def test_fit_check_against_a_board_file(tmp_path: Path) -> None:
 
 def test_cli_reports_a_model_too_big_for_the_board(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     big = tmp_path / "big.tflite"
-    big.write_bytes(convert("int8", units=2400))  # ~1.2 M int8 weights > 1 MB flash
+    big.write_bytes(convert("int8", units=2400))  # ~4.7 M int8 weights > 1 MB flash
     assert main(["analyze", str(big), "--board", "qemu"]) == 1
     err = capsys.readouterr().err
     assert "error:" in err and "does not fit" in err and "flash" in err and "over by" in err

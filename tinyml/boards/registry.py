@@ -61,6 +61,8 @@ class Board:
     usb_ids: tuple[UsbId, ...]
     target: str
     emulator: Emulator | None
+    port: str  # firmware/ports/<port>
+    defines: tuple[tuple[str, str], ...]  # board facts for the port (TM_<NAME>)
     source: Path
 
     @property
@@ -159,6 +161,16 @@ def load_board(path: Path) -> Board:
     if target == "qemu" and emulator is None:
         raise BoardError(f"{where}: target 'qemu' needs an 'emulator' section (binary, machine, cpu)")
 
+    fw = _Fields(f.get("firmware", dict), f"{where}: firmware")
+    port = fw.get("port", str)
+    raw_defines = fw.get("defines", dict, {})
+    fw.finish()
+    for key, value in raw_defines.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", str(key)) or not isinstance(value, str | int) or isinstance(value, bool):
+            raise BoardError(f"{where}: firmware define {key!r} must be a lowercase identifier with a string or "
+                             "integer value")
+    defines = tuple((str(k), str(v)) for k, v in raw_defines.items())
+
     aliases = f.get("aliases", list, [])
     if not all(isinstance(a, str) and _ID.match(a) for a in aliases):
         raise BoardError(f"{where}: aliases must be lowercase [a-z0-9_-] strings")
@@ -179,6 +191,8 @@ def load_board(path: Path) -> Board:
         usb_ids=usb_ids,
         target=target,
         emulator=emulator,
+        port=port,
+        defines=defines,
         source=path,
     )
     f.finish()

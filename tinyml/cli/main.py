@@ -10,7 +10,7 @@ import sys
 import typer
 
 from tinyml import __version__
-from tinyml.cli import analyze, boards, data, quantize, search, train
+from tinyml.cli import analyze, boards, data, generate, quantize, search, train
 from tinyml.console import console
 from tinyml.errors import TinymlError
 
@@ -22,6 +22,7 @@ app.add_typer(train.app, name="train")
 app.command("quantize")(quantize.quantize)
 app.command("analyze")(analyze.analyze)
 app.command("search")(search.search)
+app.command("generate")(generate.generate)
 
 
 def _version(value: bool) -> None:

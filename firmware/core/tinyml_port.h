@@ -1,0 +1,31 @@
+/* tinyml firmware: what a board port provides (one implementation per board family in ports/). */
+#ifndef TINYML_PORT_H_
+#define TINYML_PORT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bring up clocks, the console UART and the timer. */
+void tm_port_init(void);
+/* Write bytes to the console (blocking). */
+void tm_port_write(const char *data, size_t len);
+/* Next byte from the console, or -1 when none is waiting (never blocks). */
+int tm_port_read(void);
+/* Free-running timer; wraps at 2^32. */
+uint32_t tm_port_ticks(void);
+/* Timer frequency in Hz (ticks per second). */
+uint32_t tm_port_ticks_hz(void);
+/* Name of what the ticks count, printed by `tinyml info`: "cycles", "instructions" or "us". */
+const char *tm_port_tick_unit(void);
+/* Leave the firmware (emulators exit; boards reset or idle). */
+void tm_port_exit(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

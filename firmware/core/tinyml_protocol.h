@@ -1,0 +1,33 @@
+/* tinyml firmware: the serial protocol engine (MLPerf Tiny device commands + tinyml
+ * extensions; see firmware/PROTOCOL.md). Independent of board and runtime. */
+#ifndef TINYML_PROTOCOL_H_
+#define TINYML_PROTOCOL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TM_CMD_TERMINATOR '%'
+#define TM_CMD_MAX 256u
+#define TM_FIRMWARE_VERSION "tinyml firmware 0.1"
+
+/* Initialise the runtime and print the greeting (m-init-done, m-ready). */
+void tm_protocol_start(void);
+/* Feed one received byte; runs the command when the terminator arrives. */
+void tm_protocol_feed(char c);
+/* The firmware main loop: start, then poll the port forever. */
+void tm_app_run(void);
+
+/* Output helpers (also used by ports and runtimes for diagnostics). */
+void tm_puts(const char *s);
+void tm_put_u64(uint64_t v);
+void tm_put_i32(int32_t v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,45 @@
+/* tinyml firmware port for the host (POSIX): console on stdin/stdout, monotonic clock in
+ * microseconds. Used to test the protocol engine and runtimes with the host compiler. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tinyml_port.h"
+#include "tinyml_protocol.h"
+
+void tm_port_init(void) { setvbuf(stdout, NULL, _IOFBF, 1 << 16); }
+
+void tm_port_write(const char *data, size_t len) {
+  fwrite(data, 1, len, stdout);
+  if (len && data[len - 1] == '\n') fflush(stdout);
+}
+
+int tm_port_read(void) {
+  unsigned char c;
+  ssize_t n = read(STDIN_FILENO, &c, 1);
+  if (n == 1) return c;
+  if (n == 0) tm_port_exit(0); /* stdin closed: the host is gone */
+  return -1;
+}
+
+uint32_t tm_port_ticks(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint32_t)((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+}
+
+uint32_t tm_port_ticks_hz(void) { return 1000000u; }
+
+const char *tm_port_tick_unit(void) { return "us"; }
+
+void tm_port_exit(int code) {
+  fflush(stdout);
+  exit(code);
+}
+
+int main(void) {
+  tm_app_run();
+  return 0;
+}

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def generate(
+    model: Path = typer.Argument(..., help="An int8 .tflite model."),
+    board: str = typer.Option("qemu-stm32f405", help="Board id or alias (`tinyml boards`)."),
+    out: Path = typer.Option(..., help="Project folder (new, or a project tinyml generated before)."),
+    runtime: str = typer.Option("tflm", help="tflm (TensorFlow Lite Micro) or echo (link test, no model code)."),
+    name: str | None = typer.Option(None, help="Model name in the firmware (a C identifier)."),
+    labels: str | None = typer.Option(None, help="Comma-separated class labels (default: from the run folder)."),
+    force: bool = typer.Option(False, help="Write into a non-empty folder that is not a tinyml project."),
+) -> None:
+    """Render a PlatformIO firmware project that runs MODEL on BOARD and speaks the serial protocol."""
+    from tinyml.boards import get_board
+    from tinyml.generate.project import generate as run_generate
+
+    label_list = [s.strip() for s in labels.split(",")] if labels else None
+    run_generate(model, get_board(board), out, runtime, name, label_list, force)

@@ -1,0 +1,181 @@
+"""``tinyml generate``: an int8 .tflite -> a PlatformIO project for a board.
+
+The project is self-contained: generated sources (model array, model facts, op resolver, board
+facts, linker script where the port needs one) rendered from ``templates/``, and the static
+firmware — protocol core, the board's port, the runtime — copied from ``firmware/``. The same
+model gives the same bytes. Before anything is written the model must fit the board.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyml import console
+from tinyml.boards import Board
+from tinyml.errors import DoesNotFitError, TinymlError
+from tinyml.generate.ops import OpRegistration, registrations
+from tinyml.generate.render import c_identifier, render
+from tinyml.resources import data_dir
+from tinyml.tflite.analyze import fit_on
+from tinyml.tflite.interpreters import tflm_arena_size
+from tinyml.tflite.model import Tensor, TfliteModel, load_model, require_full_int8
+
+RUNTIMES = ("tflm", "echo")
+ARENA_MARGIN_BYTES = 1024  # CMSIS-NN / ESP-NN scratch buffers the host reference kernels do not request
+ARENA_MARGIN_FRACTION = 0.05
+MARKER = ".tinyml-project.json"
+BYTES_PER_LINE = 12
+PORT_TEMPLATES = {"qemu_stm32": {"linker.ld": "ports/qemu_stm32/linker.ld.j2"},
+                  "esp_idf": {"CMakeLists.txt": "ports/esp_idf/CMakeLists.txt.j2",
+                              "src/CMakeLists.txt": "ports/esp_idf/src_CMakeLists.txt.j2"}}
+TFLM_PIN = "90b983c2b3f1480642e040bbd2ddb37b998f3424"  # tflite-micro commit the firmware is built against
+ESP_TFLITE_MICRO = "espressif/esp-tflite-micro"
+ESP_TFLITE_MICRO_VERSION = "^1.3.4"
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    name: str
+    source_name: str
+    sha256: str
+    size: int
+    data: bytes
+    input: Tensor
+    output: Tensor
+    labels: tuple[str, ...]
+    ops: tuple[OpRegistration, ...]
+    host_arena: int
+
+
+@dataclass(frozen=True)
+class GeneratedProject:
+    path: Path
+    board: Board
+    runtime: str
+    files: tuple[str, ...]
+    arena_bytes: int
+
+
+def arena_with_margin(host_arena: int) -> int:
+    size = int(host_arena * (1 + ARENA_MARGIN_FRACTION)) + ARENA_MARGIN_BYTES
+    return (size + 15) // 16 * 16
+
+
+def _labels_for(model_path: Path, model: TfliteModel, labels: list[str] | None) -> tuple[str, ...]:
+    n = model.output_tensors[0].elements
+    if labels is None:
+        run_config = model_path.parent / "run.json"
+        labels = (json.loads(run_config.read_text())["labels"] if run_config.is_file()
+                  else [f"class_{i}" for i in range(n)])
+    if len(labels) != n:
+        raise TinymlError(f"{len(labels)} labels for a model with {n} outputs; pass exactly {n} with --labels")
+    return tuple(labels)
+
+
+def model_facts(model_path: Path, name: str | None = None, labels: list[str] | None = None) -> ModelFacts:
+    model = load_model(model_path)
+    require_full_int8(model, str(model_path))
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise TinymlError(f"{model_path}: {len(model.inputs)} inputs and {len(model.outputs)} outputs; the firmware "
+                          "supports single-input, single-output models")
+    ops = tuple(registrations(model, str(model_path)))
+    name = c_identifier(name or model_path.stem.replace("-", "_"), "model name")
+    return ModelFacts(name, model_path.name, hashlib.sha256(model.data).hexdigest(), len(model.data), model.data,
+                      model.input_tensors[0], model.output_tensors[0], _labels_for(model_path, model, labels), ops,
+                      tflm_arena_size(model.data))
+
+
+def check_fit(board: Board, facts: ModelFacts, arena_bytes: int) -> None:
+    fit = fit_on(board, facts.size, arena_bytes)
+    if not fit.fits:
+        raise DoesNotFitError(f"{facts.source_name} does not fit — {fit.describe()}; choose a bigger board or a "
+                              "smaller model (`tinyml analyze` shows where the memory goes)")
+
+
+def _hex_lines(data: bytes) -> list[str]:
+    return [", ".join(f"0x{b:02x}" for b in data[i : i + BYTES_PER_LINE]) + ","
+            for i in range(0, len(data), BYTES_PER_LINE)]
+
+
+def tflm_library(board: Board) -> tuple[str | None, str]:
+    """(lib_deps entry or None, how this board gets TFLM) for the platformio.ini."""
+    if board.port == "esp_idf":
+        return None, (f"the ESP-IDF component manager fetches {ESP_TFLITE_MICRO} {ESP_TFLITE_MICRO_VERSION} "
+                      "(with ESP-NN) as src/idf_component.yml says")
+    cache = Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "tflm" / TFLM_PIN[:12]
+    return (f"symlink://{cache}", f"tflite-micro {TFLM_PIN[:12]} with CMSIS-NN, exported by tinyml into its cache "
+            "(offline: from the checkout in TINYML_TFLM_DIR)")
+
+
+def _prepare_out(out: Path, force: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file() and not force:
+        raise TinymlError(f"{out} is not empty and is not a tinyml project; choose a new --out folder")
+
+
+def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", name: str | None = None,
+             labels: list[str] | None = None, force: bool = False) -> GeneratedProject:
+    if runtime not in RUNTIMES:
+        raise TinymlError(f"unknown runtime '{runtime}'; choose one of: {', '.join(RUNTIMES)}")
+    out = Path(out)
+    _prepare_out(out, force)
+    facts = model_facts(Path(model_path), name, labels)
+    arena = arena_with_margin(facts.host_arena)
+    check_fit(board, facts, arena)
+
+    files: dict[str, str] = {}
+    defines_map = {k.upper(): v for k, v in board.defines}
+    heap_threshold = int(defines_map.get("ARENA_HEAP_THRESHOLD", "0"))
+    arena_in_heap = runtime == "tflm" and 0 < heap_threshold < arena
+    ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines": board.defines,
+           "defines_map": defines_map, "port": board.port, "arena_in_heap": arena_in_heap}
+    files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
+    files["src/tinyml_board.h"] = render("common/tinyml_board.h.j2", **ctx)
+    for target, template in PORT_TEMPLATES.get(board.port, {}).items():
+        files[target] = render(template, **ctx)
+    lib, note = tflm_library(board)
+    extra_flags = [f"-Wl,-T{'linker.ld'}"] if "linker.ld" in files else []
+    if runtime == "tflm":
+        files["src/model_data.h"] = render("tflm/model_data.h.j2", symbol="g_model_data", **ctx)
+        files["src/model_data.cc"] = render("tflm/model_data.cc.j2", symbol="g_model_data",
+                                            hex_lines=_hex_lines(facts.data), **ctx)
+        files["src/tinyml_ops.h"] = render("tflm/tinyml_ops.h.j2", ops=facts.ops, **ctx)
+        if board.port == "esp_idf":
+            files["src/idf_component.yml"] = render("tflm/idf_component.yml.j2", component=ESP_TFLITE_MICRO,
+                                                    version=ESP_TFLITE_MICRO_VERSION, **ctx)
+    platform = board.platformio.platform
+    if platform == "tinyml-qemu":
+        platform = f"symlink://{data_dir('platforms') / 'tinyml-qemu'}"
+    files["platformio.ini"] = render("platformio.ini.j2", platform=platform, tflm_lib=lib, tflm_note=note,
+                                     extra_flags=extra_flags, **ctx)
+
+    copies = _static_files(board.port, runtime)
+    out.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    for rel, src in copies.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, out / rel)
+    listing = sorted([*files, *copies])
+    (out / MARKER).write_text(json.dumps({"board": board.id, "runtime": runtime, "model_sha256": facts.sha256,
+                                          "files": listing}, indent=2) + "\n")
+    console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files) in {out}")
+    return GeneratedProject(out, board, runtime, tuple(listing), arena)
+
+
+def _static_files(port: str, runtime: str) -> dict[str, Path]:
+    fw = data_dir("firmware")
+    mapping = {"core": fw / "core", "port": fw / "ports" / port, "runtime": fw / "runtime" / runtime}
+    copies: dict[str, Path] = {}
+    for dest, folder in mapping.items():
+        if not folder.is_dir():
+            raise TinymlError(f"tinyml has no firmware for {dest} '{folder.name}'; reinstall tinyml")
+        for src in sorted(folder.iterdir()):
+            if src.is_file() and src.suffix in (".c", ".cc", ".cpp", ".h"):
+                copies[f"src/tinyml/{dest}/{src.name}"] = src
+    return copies

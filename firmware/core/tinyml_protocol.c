@@ -223,13 +223,14 @@ static void cmd_db(char **cursor) {
       tm_puts("e-[Insufficent number of hex digits]\r\n");
       return;
     }
-    for (size_t i = 0; i < len && g_db_pos < g_db_size; i += 2) {
-      int hi = hex_value(sub[i]), lo = hex_value(sub[i + 1]);
-      if (hi < 0 || lo < 0) {
+    for (size_t i = 0; i < len; ++i) {
+      if (hex_value(sub[i]) < 0) {
         tm_puts("e-[Invalid hex digit]\r\n");
         return;
       }
-      g_db[g_db_pos++] = (int8_t)(uint8_t)((hi << 4) | lo);
+    }
+    for (size_t i = 0; i < len && g_db_pos < g_db_size; i += 2) {
+      g_db[g_db_pos++] = (int8_t)(uint8_t)((hex_value(sub[i]) << 4) | hex_value(sub[i + 1]));
     }
     if (g_db_pos == g_db_size) tm_puts("m-load-done\r\n");
   }

@@ -148,6 +148,7 @@ def parse_line(raw: str) -> Event:
         if match is None:
             continue
         g = match.groupdict()
+        line = match.group(0)  # the message without whatever junk preceded it
         if kind in (Results, RawOutputs):
             cast = float if kind is Results else int
             return kind(line, tuple(cast(v) for v in g["values"].split(",") if v))  # type: ignore[call-arg]

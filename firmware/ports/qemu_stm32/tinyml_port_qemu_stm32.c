@@ -76,6 +76,10 @@ void Reset_Handler(void) {
   tm_port_exit(main());
 }
 
+/* -nostartfiles drops crti/crtn; __libc_init_array still calls these. */
+void _init(void) {}
+void _fini(void) {}
+
 void Default_Handler(void) { tm_port_exit(3); }
 void HardFault_Handler(void) { tm_port_exit(4); }
 

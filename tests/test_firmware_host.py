@@ -18,36 +18,11 @@ from tinyml.device import protocol as p
 from tinyml.generate.project import generate
 from tinyml.resources import data_dir
 
+from .devices import RESPONSE_DEADLINE_S, HostDevice
+
 TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
-RESPONSE_DEADLINE_S = 10.0
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs a host C compiler")
-
-
-class HostDevice:
-    def __init__(self, argv: list[str]) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-        self.greeting = self.read_response()
-
-    def read_response(self) -> list[p.Event]:
-        events: list[p.Event] = []
-        assert self.proc.stdout is not None
-        while True:
-            line = self.proc.stdout.readline()
-            assert line, f"device closed the line after {events}"
-            events.append(p.parse_line(line.decode()))
-            if isinstance(events[-1], p.Ready):
-                return events
-
-    def send(self, data: bytes) -> list[p.Event]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        return self.read_response()
-
-    def close(self) -> int:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        return self.proc.wait(timeout=RESPONSE_DEADLINE_S)
 
 
 @pytest.fixture(scope="module")

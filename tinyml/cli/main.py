@@ -10,7 +10,7 @@ import sys
 import typer
 
 from tinyml import __version__
-from tinyml.cli import analyze, boards, data, generate, quantize, search, train
+from tinyml.cli import analyze, boards, data, generate, quantize, search, tflm, train
 from tinyml.console import console
 from tinyml.errors import TinymlError
 
@@ -23,6 +23,7 @@ app.command("quantize")(quantize.quantize)
 app.command("analyze")(analyze.analyze)
 app.command("search")(search.search)
 app.command("generate")(generate.generate)
+app.add_typer(tflm.app, name="tflm")
 
 
 def _version(value: bool) -> None:

@@ -18,9 +18,9 @@ class OpRegistration:
     registration: str | None  # argument, e.g. "tflite::Register_CONV_2D_INT8()"
 
 
-_INT8 = {"CONV_2D": "CONV_2D", "DEPTHWISE_CONV_2D": "DEPTHWISE_CONV_2D", "FULLY_CONNECTED": "FULLY_CONNECTED",
-         "AVERAGE_POOL_2D": "AVERAGE_POOL", "MAX_POOL_2D": "MAX_POOL", "SOFTMAX": "SOFTMAX", "ADD": "ADD",
-         "MUL": "MUL", "TRANSPOSE_CONV": "TRANSPOSE_CONV", "BATCH_MATMUL": "BATCH_MATMUL", "SVDF": "SVDF"}
+_INT8 = {op: op for op in ("ADD", "AVERAGE_POOL_2D", "BATCH_MATMUL", "CONV_2D", "DEPTHWISE_CONV_2D",
+                            "FULLY_CONNECTED", "MAXIMUM", "MAX_POOL_2D", "MINIMUM", "MUL", "PAD", "SOFTMAX", "SVDF",
+                            "TRANSPOSE", "TRANSPOSE_CONV", "UNIDIRECTIONAL_SEQUENCE_LSTM")}
 _METHODS = {
     "ABS": "AddAbs", "ADD": "AddAdd", "ARG_MAX": "AddArgMax", "ARG_MIN": "AddArgMin",
     "AVERAGE_POOL_2D": "AddAveragePool2D", "BATCH_MATMUL": "AddBatchMatMul", "BATCH_TO_SPACE_ND": "AddBatchToSpaceNd",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyml import console
 from tinyml.boards import Board
+from tinyml.build.tflm import TFLM_PIN, define_flags, export_dir, include_flags
 from tinyml.errors import DoesNotFitError, TinymlError
 from tinyml.generate.ops import OpRegistration, registrations
 from tinyml.generate.render import c_identifier, render
@@ -33,7 +33,6 @@ BYTES_PER_LINE = 12
 PORT_TEMPLATES = {"qemu_stm32": {"linker.ld": "ports/qemu_stm32/linker.ld.j2"},
                   "esp_idf": {"CMakeLists.txt": "ports/esp_idf/CMakeLists.txt.j2",
                               "src/CMakeLists.txt": "ports/esp_idf/src_CMakeLists.txt.j2"}}
-TFLM_PIN = "90b983c2b3f1480642e040bbd2ddb37b998f3424"  # tflite-micro commit the firmware is built against
 ESP_TFLITE_MICRO = "espressif/esp-tflite-micro"
 ESP_TFLITE_MICRO_VERSION = "^1.3.4"
 
@@ -107,9 +106,8 @@ def tflm_library(board: Board) -> tuple[str | None, str]:
     if board.port == "esp_idf":
         return None, (f"the ESP-IDF component manager fetches {ESP_TFLITE_MICRO} {ESP_TFLITE_MICRO_VERSION} "
                       "(with ESP-NN) as src/idf_component.yml says")
-    cache = Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "tflm" / TFLM_PIN[:12]
-    return (f"symlink://{cache}", f"tflite-micro {TFLM_PIN[:12]} with CMSIS-NN, exported by tinyml into its cache "
-            "(offline: from the checkout in TINYML_TFLM_DIR)")
+    return (f"symlink://{export_dir()}", f"tflite-micro {TFLM_PIN[:12]} with CMSIS-NN, exported by tinyml into its "
+            "cache (offline: from the checkout in TINYML_TFLM_DIR)")
 
 
 def _prepare_out(out: Path, force: bool) -> None:
@@ -138,7 +136,9 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", n
     for target, template in PORT_TEMPLATES.get(board.port, {}).items():
         files[target] = render(template, **ctx)
     lib, note = tflm_library(board)
-    extra_flags = [f"-Wl,-T{'linker.ld'}"] if "linker.ld" in files else []
+    extra_flags = ["-Wl,-Tlinker.ld"] if "linker.ld" in files else []
+    if runtime == "tflm" and lib is not None:
+        extra_flags += [*define_flags(), *include_flags(export_dir())]
     if runtime == "tflm":
         files["src/model_data.h"] = render("tflm/model_data.h.j2", symbol="g_model_data", **ctx)
         files["src/model_data.cc"] = render("tflm/model_data.cc.j2", symbol="g_model_data",

@@ -76,9 +76,11 @@ void Reset_Handler(void) {
   tm_port_exit(main());
 }
 
-/* -nostartfiles drops crti/crtn; __libc_init_array still calls these. */
+/* -nostartfiles drops crti/crtn and crtbegin; __libc_init_array still calls _init, and C++
+ * static objects register their destructors against __dso_handle. */
 void _init(void) {}
 void _fini(void) {}
+void *__dso_handle = &__dso_handle;
 
 void Default_Handler(void) { tm_port_exit(3); }
 void HardFault_Handler(void) { tm_port_exit(4); }

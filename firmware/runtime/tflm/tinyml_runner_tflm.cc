@@ -1,6 +1,8 @@
 // tinyml firmware: the TensorFlow Lite Micro runtime behind tinyml_runner.h.
 // The model array (model_data.h), its facts (tinyml_model_config.h) and the op list
 // (tinyml_ops.h) are generated per model; this file is the same for every model and board.
+#include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 
 #include "model_data.h"
@@ -10,6 +12,7 @@
 #include "tinyml_model_config.h"
 #include "tinyml_ops.h"
 #include "tinyml_port.h"
+#include "tinyml_protocol.h"
 #include "tinyml_runner.h"
 #ifdef TM_ARENA_ALLOC_HEADER
 #include TM_ARENA_ALLOC_HEADER
@@ -54,6 +57,28 @@ tflite::MicroInterpreter* g_interpreter = nullptr;
 alignas(tflite::MicroInterpreter) uint8_t g_interpreter_storage[sizeof(tflite::MicroInterpreter)];
 
 }  // namespace
+
+// TFLM's platform hooks, routed to the tinyml port: timing for its profiler, and its error log
+// (format strings only: pulling in printf would cost ~14 KB of flash).
+namespace tflite {
+uint32_t ticks_per_second() { return tm_port_ticks_hz(); }
+uint32_t GetCurrentTimeTicks() { return tm_port_ticks(); }
+}  // namespace tflite
+
+extern "C" void DebugLog(const char* format, va_list args) {
+  (void)args;
+  tm_puts("m-tinyml-log-");
+  tm_puts(format);
+  tm_puts("\r\n");
+}
+
+extern "C" int DebugVsnprintf(char* buffer, size_t buf_size, const char* format, va_list vlist) {
+  (void)vlist;
+  size_t i = 0;
+  for (; buf_size > 0 && i + 1 < buf_size && format[i] != '\0'; ++i) buffer[i] = format[i];
+  if (buf_size > 0) buffer[i] = '\0';
+  return static_cast<int>(i);
+}
 
 extern "C" {
 

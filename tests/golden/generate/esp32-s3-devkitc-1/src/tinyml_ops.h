@@ -7,7 +7,7 @@
 #define TM_OP_COUNT 6
 
 static inline TfLiteStatus tm_register_ops(tflite::MicroMutableOpResolver<TM_OP_COUNT> &resolver) {
-  if (resolver.AddAveragePool2D(tflite::Register_AVERAGE_POOL_INT8()) != kTfLiteOk) return kTfLiteError;  /* AVERAGE_POOL_2D */
+  if (resolver.AddAveragePool2D(tflite::Register_AVERAGE_POOL_2D_INT8()) != kTfLiteOk) return kTfLiteError;  /* AVERAGE_POOL_2D */
   if (resolver.AddConv2D(tflite::Register_CONV_2D_INT8()) != kTfLiteOk) return kTfLiteError;  /* CONV_2D */
   if (resolver.AddDepthwiseConv2D(tflite::Register_DEPTHWISE_CONV_2D_INT8()) != kTfLiteOk) return kTfLiteError;  /* DEPTHWISE_CONV_2D */
   if (resolver.AddReshape() != kTfLiteOk) return kTfLiteError;  /* RESHAPE */

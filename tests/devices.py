@@ -1,0 +1,40 @@
+"""A firmware process (host build or QEMU) driven over its stdin/stdout, for tests."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tinyml.device import protocol as p
+
+RESPONSE_DEADLINE_S = 10.0
+
+
+class HostDevice:
+    def __init__(self, argv: list[str]) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self.greeting = self.read_response()
+
+    def read_response(self) -> list[p.Event]:
+        events: list[p.Event] = []
+        assert self.proc.stdout is not None
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, f"device closed the line after {events}"
+            events.append(p.parse_line(line.decode()))
+            if isinstance(events[-1], p.Ready):
+                return events
+
+    def send(self, data: bytes) -> list[p.Event]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        return self.read_response()
+
+    def close(self) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=RESPONSE_DEADLINE_S)
+
+
+def qemu_argv(machine: str, elf: str) -> list[str]:
+    return ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "stdio", "-icount",
+            "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", elf]

@@ -1,0 +1,1 @@
+"""Building firmware: PlatformIO offline, and the TensorFlow Lite Micro library it links."""

@@ -31,8 +31,9 @@ def _normalized(path: Path, board_id: str) -> str:
     return text.replace(str(data_dir("platforms")), "<TINYML_PLATFORMS>")
 
 
-# Rendered from the model alone: pinned once, and every board's copy must equal it.
-MODEL_FILES = ("src/model_data.cc", "src/model_data.h", "src/tinyml_ops.h")
+# Rendered from the model alone (the config header differs per board only for arenas in heap, not
+# for this model): pinned once, and every board's copy must equal it.
+MODEL_FILES = ("src/model_data.cc", "src/model_data.h", "src/tinyml_ops.h", "src/tinyml_model_config.h")
 
 
 def _golden_path(board_id: str, rel: str) -> Path:

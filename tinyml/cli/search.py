@@ -23,14 +23,13 @@ def search(
     from tinyml.errors import TinymlError
     from tinyml.mcunet.search import RESOLUTIONS, WIDTHS
     from tinyml.mcunet.search import search as run_search
-    from tinyml.train.image import search_summary
 
     if task != "image":
         raise TinymlError(f"search supports --task image only (got '{task}'); KWS uses the fixed DS-CNN")
     target = get_board(board)
     result = run_search(target, classes, seed, samples, tuple(resolution or RESOLUTIONS), tuple(width or WIDTHS))
     if as_json:
-        print(json.dumps(search_summary(result), indent=2))
+        print(json.dumps(result.to_json(), indent=2))
         return
     table = Table(title=f"search spaces for {target.id} (SRAM budget {result.budget.sram // 1024} KB, "
                         f"flash budget {result.budget.flash // 1024} KB)")

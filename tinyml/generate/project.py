@@ -129,17 +129,17 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", n
     defines_map = {k.upper(): v for k, v in board.defines}
     heap_threshold = int(defines_map.get("ARENA_HEAP_THRESHOLD", "0"))
     arena_in_heap = runtime == "tflm" and 0 < heap_threshold < arena
-    ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines": board.defines,
-           "defines_map": defines_map, "port": board.port, "arena_in_heap": arena_in_heap}
+    ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines_map": defines_map,
+           "arena_in_heap": arena_in_heap}
     files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
     files["src/tinyml_board.h"] = render("common/tinyml_board.h.j2", **ctx)
     for target, template in PORT_TEMPLATES.get(board.port, {}).items():
         files[target] = render(template, **ctx)
     lib, note = tflm_library(board)
     extra_flags = ["-Wl,-Tlinker.ld"] if "linker.ld" in files else []
-    if runtime == "tflm" and lib is not None:
-        extra_flags += [*define_flags(), *include_flags(export_dir())]
     if runtime == "tflm":
+        if lib is not None:
+            extra_flags += [*define_flags(), *include_flags(export_dir())]
         files["src/model_data.h"] = render("tflm/model_data.h.j2", symbol="g_model_data", **ctx)
         files["src/model_data.cc"] = render("tflm/model_data.cc.j2", symbol="g_model_data",
                                             hex_lines=_hex_lines(facts.data), **ctx)

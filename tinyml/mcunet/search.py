@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,13 @@ class SearchResult:
     space: SpaceStats
     best: Candidate
     history: list[float] = field(default_factory=list)  # best score per generation
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.best.memory
+        return {"budget": asdict(self.budget), "space": asdict(self.space), "spaces": [asdict(s) for s in self.spaces],
+                "best": {"arch": self.best.arch.to_json(), "macs": m.macs, "params": m.params,
+                         "arena_bytes": m.arena_bytes, "flash_bytes": m.flash_bytes},
+                "history": self.history}
 
 
 def sample_genes(rng: np.random.Generator) -> Genes:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyml.tflite.interpreters import LiteRtRunner, TflmRunner, quantize_input, tflm_arena_size
+from tinyml.tflite.interpreters import ARENA_MARGIN, LiteRtRunner, TflmRunner, quantize_input, tflm_arena_size
 from tinyml.tflite.model import TfliteModel
 from tinyml.train.rundir import write_json
 
@@ -68,7 +68,7 @@ def evaluate(model: TfliteModel, float_probs: np.ndarray, x: np.ndarray, y: np.n
     inp, out = model.input_tensors[0], model.output_tensors[0]
     xq = quantize_input(x, inp.quant.scale[0], inp.quant.zero_point[0])
     arena = tflm_arena_size(model.data)
-    tflm = TflmRunner(model.data, arena + 4096).run(xq)
+    tflm = TflmRunner(model.data, arena + ARENA_MARGIN).run(xq)
     litert = LiteRtRunner(model.data).run(xq)
     pred = np.argmax(tflm, axis=1)
     confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)

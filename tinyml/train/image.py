@@ -16,7 +16,7 @@ import numpy as np
 from tinyml import console
 from tinyml.boards import get_board
 from tinyml.datasets.images import load_images, scan_images
-from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, SearchResult, search
+from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, search
 from tinyml.models.mcunet import Arch, build_mcunet
 from tinyml.train.loop import TrainResult, finished, prepare_run, require_new_run_dir, train_epochs
 from tinyml.train.rundir import RunDir, write_json
@@ -57,15 +57,6 @@ def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip((out - mean) * contrast + mean + brightness, -1.0, 1.0)
 
 
-def search_summary(result: SearchResult) -> dict[str, Any]:
-    m = result.best.memory
-    return {"budget": asdict(result.budget), "space": asdict(result.space),
-            "spaces": [asdict(s) for s in result.spaces],
-            "best": {"arch": result.best.arch.to_json(), "macs": m.macs, "params": m.params,
-                     "arena_bytes": m.arena_bytes, "flash_bytes": m.flash_bytes},
-            "history": result.history}
-
-
 def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainResult:
     run = RunDir(Path(out))
     board = get_board(cfg.board)
@@ -87,7 +78,7 @@ def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainR
         done = prepare_run(run, cfg.identity(), {"task": task, "train": asdict(cfg), "labels": list(classes),
                                                  "input_shape": shape, "board": board.id,
                                                  "model_spec": {"kind": "mcunet", "arch": arch.to_json()}})
-        write_json(run.path / "search.json", search_summary(result))
+        write_json(run.path / "search.json", result.to_json())
         write_json(run.path / "arch.json", arch.to_json())
     if (result_done := finished(run, cfg.epochs, done)) is not None:
         return result_done

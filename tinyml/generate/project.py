@@ -20,12 +20,14 @@ from tinyml.build.tflm import TFLM_PIN, define_flags, export_dir, include_flags
 from tinyml.errors import DoesNotFitError, TinymlError
 from tinyml.generate.ops import OpRegistration, registrations
 from tinyml.generate.render import c_identifier, render
+from tinyml.native.emit import NativeModel, build_native
 from tinyml.resources import data_dir
 from tinyml.tflite.analyze import fit_on
 from tinyml.tflite.interpreters import tflm_arena_size
 from tinyml.tflite.model import Tensor, TfliteModel, load_model, require_full_int8
 
-RUNTIMES = ("tflm", "echo")
+RUNTIMES = ("tflm", "native", "echo")
+WEIGHT_LAYOUTS = ("auto", "int16", "int8")  # native runtime: int16 is fastest, int8 halves the weights' flash
 ARENA_MARGIN_BYTES = 1024  # CMSIS-NN / ESP-NN scratch buffers the host reference kernels do not request
 ARENA_MARGIN_FRACTION = 0.05
 MARKER = ".tinyml-project.json"
@@ -89,8 +91,8 @@ def model_facts(model_path: Path, name: str | None = None, labels: list[str] | N
                       tflm_arena_size(model.data))
 
 
-def check_fit(board: Board, facts: ModelFacts, arena_bytes: int) -> None:
-    fit = fit_on(board, facts.size, arena_bytes)
+def check_fit(board: Board, facts: ModelFacts, arena_bytes: int, flash_bytes: int | None = None) -> None:
+    fit = fit_on(board, facts.size if flash_bytes is None else flash_bytes, arena_bytes)
     if not fit.fits:
         raise DoesNotFitError(f"{facts.source_name} does not fit — {fit.describe()}; choose a bigger board or a "
                               "smaller model (`tinyml analyze` shows where the memory goes)")
@@ -116,14 +118,20 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 
 def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", name: str | None = None,
-             labels: list[str] | None = None, force: bool = False) -> GeneratedProject:
+             labels: list[str] | None = None, force: bool = False, weights: str = "auto") -> GeneratedProject:
     if runtime not in RUNTIMES:
         raise TinymlError(f"unknown runtime '{runtime}'; choose one of: {', '.join(RUNTIMES)}")
     out = Path(out)
     _prepare_out(out, force)
     facts = model_facts(Path(model_path), name, labels)
-    arena = arena_with_margin(facts.host_arena)
-    check_fit(board, facts, arena)
+    native: NativeModel | None = None
+    if runtime == "native":
+        native = _native_for(board, Path(model_path), facts, weights)
+        arena = native.plan.arena_bytes
+        check_fit(board, facts, arena, native.flash_estimate)
+    else:
+        arena = arena_with_margin(facts.host_arena)
+        check_fit(board, facts, arena)
 
     files: dict[str, str] = {}
     defines_map = {k.upper(): v for k, v in board.defines}
@@ -147,6 +155,8 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", n
         if board.port == "esp_idf":
             files["src/idf_component.yml"] = render("tflm/idf_component.yml.j2", component=ESP_TFLITE_MICRO,
                                                     version=ESP_TFLITE_MICRO_VERSION, **ctx)
+    if native is not None:
+        files.update({f"src/{n}": text for n, text in native.sources.items()})
     platform = board.platformio.platform
     if platform == "tinyml-qemu":
         platform = f"symlink://{data_dir('platforms') / 'tinyml-qemu'}"
@@ -166,6 +176,17 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", n
                                           "files": listing}, indent=2) + "\n")
     console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files) in {out}")
     return GeneratedProject(out, board, runtime, tuple(listing), arena)
+
+
+def _native_for(board: Board, model_path: Path, facts: ModelFacts, weights: str) -> NativeModel:
+    """The native runtime with int16 weights (fastest) when they fit the board's flash, else int8."""
+    if weights not in WEIGHT_LAYOUTS:
+        raise TinymlError(f"unknown weight layout '{weights}'; choose one of: {', '.join(WEIGHT_LAYOUTS)}")
+    model = load_model(model_path)
+    native = build_native(model, facts.name, facts.source_name, str(model_path), wide_weights=weights != "int8")
+    if weights == "auto" and not fit_on(board, native.flash_estimate, native.plan.arena_bytes).fits:
+        native = build_native(model, facts.name, facts.source_name, str(model_path), wide_weights=False)
+    return native
 
 
 def _static_files(port: str, runtime: str) -> dict[str, Path]:

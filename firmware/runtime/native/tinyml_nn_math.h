@@ -1,0 +1,78 @@
+/* tinyml native runtime: TFLM's fixed-point helpers (internal to the kernels). */
+#ifndef TINYML_NN_MATH_H_
+#define TINYML_NN_MATH_H_
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define TM_USE_DSP 1
+static inline uint32_t tm_sxtb16(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+  return r;
+}
+static inline uint32_t tm_sxtb16_ror8(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+static inline int32_t tm_smlad(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline int32_t tm_smlabb(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline int32_t tm_smlatt(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+#else
+#define TM_USE_DSP 0
+#endif
+
+static inline uint32_t tm_load32(const void *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void tm_store32(void *p, uint32_t v) { memcpy(p, &v, sizeof v); }
+
+/* Position of natural index j inside its interleaved group of four: (0, 1, 2, 3) -> (0, 2, 1, 3). */
+static inline int tm_ilv(int j) { return (j & ~3) | ((j & 1) << 1) | ((j >> 1) & 1); }
+
+/* gemmlowp::RoundingDivideByPOT. */
+static inline int32_t tm_rdbp(int32_t x, int exponent) {
+  const int32_t mask = (int32_t)((1u << exponent) - 1u);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0);
+  return (x >> exponent) + (remainder > threshold);
+}
+
+/* gemmlowp::SaturatingRoundingDoublingHighMul for b >= 0 (TFLM multipliers are never negative):
+ * floor((a*b + 2^30) / 2^31) equals gemmlowp's sign-dependent nudge and truncating division. */
+static inline int32_t tm_srdhm(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* TFLM's MultiplyByQuantizedMultiplier (double rounding). */
+static inline int32_t tm_mbqm(int32_t x, int32_t mult, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  return tm_rdbp(tm_srdhm((int32_t)((uint32_t)x << left), mult), right);
+}
+
+static inline int8_t tm_clamp8(int32_t v, int32_t lo, int32_t hi) {
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return (int8_t)v;
+}
+
+#endif

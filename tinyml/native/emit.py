@@ -1,0 +1,92 @@
+"""Render the native runtime's ``model.h``/``model.c`` for one model: constant arrays, one kernel
+parameter struct per layer, and ``tm_model_invoke`` calling the kernels at planned arena offsets."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tinyml.generate.render import render
+from tinyml.native.lower import Layer, lower
+from tinyml.native.plan import MemoryPlan, plan_memory
+from tinyml.tflite.model import TfliteModel
+
+STRUCTS = {"conv": "tm_conv_t", "dwconv": "tm_dwconv_t", "fc": "tm_fc_t", "avgpool": "tm_pool_t",
+           "maxpool": "tm_pool_t", "mean": "tm_mean_t", "add": "tm_add_t", "softmax": "tm_softmax_t",
+           "pad": "tm_pad_t"}
+KERNELS = {"conv": "tm_conv_s8", "dwconv": "tm_dwconv_s8", "fc": "tm_fc_s8", "avgpool": "tm_avgpool_s8",
+           "maxpool": "tm_maxpool_s8", "mean": "tm_mean_s8", "softmax": "tm_softmax_s8", "pad": "tm_pad_s8"}
+VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 6}
+RUNTIME_FLASH_BYTES = 6 * 1024  # kernels + invoke glue on Cortex-M4 at -O2 (measured: see benchmarks/native.py)
+
+
+@dataclass(frozen=True)
+class NativeModel:
+    layers: tuple[Layer, ...]
+    plan: MemoryPlan
+    sources: dict[str, str]  # file name -> text
+    const_bytes: int  # weights, biases and requantization tables
+    macs: int
+    wide_weights: bool
+
+    @property
+    def flash_estimate(self) -> int:
+        return self.const_bytes + RUNTIME_FLASH_BYTES
+
+
+@dataclass(frozen=True)
+class _Array:
+    name: str
+    ctype: str
+    count: int
+    lines: list[str]
+
+
+def _lines(values: np.ndarray, ctype: str) -> list[str]:
+    flat = [str(int(v)) for v in np.asarray(values).reshape(-1)]
+    n = VALUES_PER_LINE[ctype]
+    return [", ".join(flat[i : i + n]) + "," for i in range(0, len(flat), n)]
+
+
+def _struct_fields(layer: Layer) -> list[tuple[str, Any]]:
+    fields: list[tuple[str, Any]] = [(k, int(v)) for k, v in layer.fields.items()]
+    names = layer.arrays.keys()
+    for name in ("weights", "bias"):
+        if name in names:
+            fields.append((name, f"L{layer.index}_{name}"))
+    if "mult" in names:
+        fields.append(("rq", f"{{L{layer.index}_mult, L{layer.index}_shift}}"))
+    return fields
+
+
+def _call(layer: Layer, plan: MemoryPlan, model: TfliteModel) -> str:
+    src = [f"TM_A({plan.tensor_offsets[t]})" for t in layer.inputs]
+    dst = f"TM_A({plan.tensor_offsets[layer.output]})"
+    if layer.kind == "alias":
+        return f"tm_copy_s8({src[0]}, {dst}, {model.tensors[layer.output].nbytes}u)"
+    if layer.kind == "add":
+        return f"tm_add_s8(&L{layer.index}, {src[0]}, {src[1]}, {dst})"
+    args = [f"&L{layer.index}", src[0], dst]
+    if layer.kind in ("conv", "dwconv"):
+        args.append(f"TM_A({plan.scratch_offsets[layer.index]})")
+    return f"{KERNELS[layer.kind]}({', '.join(args)})"
+
+
+def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
+                 allow_in_place: bool = True, wide_weights: bool = True) -> NativeModel:
+    layers = lower(model, where, wide_weights)
+    plan = plan_memory(model, layers, allow_in_place)
+    arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
+              for layer in layers}
+    structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}
+                             if layer.kind in STRUCTS else None) for layer in layers}
+    macs = sum(layer.macs for layer in layers)
+    ctx = dict(name=name, source_name=source_name, sha256=hashlib.sha256(model.data).hexdigest(), layers=layers,
+               plan=plan, arrays=arrays, structs=structs, calls=[_call(layer, plan, model) for layer in layers],
+               input=model.input_tensors[0], output=model.output_tensors[0], macs=macs)
+    sources = {"model.h": render("native/model.h.j2", **ctx), "model.c": render("native/model.c.j2", **ctx)}
+    const_bytes = sum(v.nbytes for layer in layers for _, v in layer.arrays.values())
+    return NativeModel(tuple(layers), plan, sources, const_bytes, macs, wide_weights)

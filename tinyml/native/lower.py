@@ -1,0 +1,294 @@
+"""Lower an int8 .tflite to kernel calls: one ``Layer`` per operator with the exact parameters its
+kernel needs (TFLM's multipliers, shifts, paddings and activation bounds), weights laid out for
+the kernels and the input zero point folded into the bias.
+
+Layouts (see ``firmware/runtime/native/tinyml_nn.h``): convolution and fully-connected weights
+are int16 rows of K = kh*kw*cin padded to a multiple of 4, interleaved (w0, w2, w1, w3) per
+group of four; depthwise weights are int16 [tap][channel] interleaved the same way per four
+channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinyml.errors import UnsupportedOpError
+from tinyml.native import quant
+from tinyml.tflite.model import Operator, Tensor, TfliteModel
+
+MAX_TAPS = 64  # TM_MAX_TAPS in tinyml_nn_dwconv.c
+ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
+ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
+             "SOFTMAX", "PAD", "PADV2", *ALIAS_OPS)
+_INTERLEAVE = np.array([0, 2, 1, 3])
+
+
+@dataclass(frozen=True)
+class Layer:
+    index: int
+    kind: str  # conv, dwconv, fc, avgpool, maxpool, mean, add, softmax, pad, alias
+    opcode: str
+    inputs: tuple[int, ...]  # activation tensors read
+    output: int
+    fields: dict[str, Any]  # scalar fields of the kernel's parameter struct
+    arrays: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # constant arrays: (C type, values)
+    macs: int = 0
+    in_place_ok: bool = False  # the kernel may write its output over its first input
+    scratch: int = 0  # bytes of scratch when not in place
+    scratch_in_place: int = 0  # bytes of scratch when in place
+
+
+def _round4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def interleave(rows: np.ndarray) -> np.ndarray:
+    """[n, k] int -> [n, k padded to 4] int16, each group of four stored as (0, 2, 1, 3)."""
+    n, k = rows.shape
+    kp = _round4(k)
+    padded = np.zeros((n, kp), dtype=np.int16)
+    padded[:, :k] = rows
+    return padded.reshape(n, kp // 4, 4)[:, :, _INTERLEAVE].reshape(n, kp)
+
+
+def pad_rows(rows: np.ndarray) -> np.ndarray:
+    """[n, k] int -> [n, k padded to 4] int8 in natural order."""
+    n, k = rows.shape
+    padded = np.zeros((n, _round4(k)), dtype=np.int8)
+    padded[:, :k] = rows
+    return padded
+
+
+def _int32(values: np.ndarray) -> np.ndarray:
+    """Wrap to int32 two's complement (the kernels' accumulators wrap the same way)."""
+    return ((values.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def _hw(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) != 4 or shape[0] != 1:
+        raise ValueError(shape)
+    return shape[1], shape[2], shape[3]
+
+
+def _activation(op: Operator, out: Tensor) -> tuple[int, int]:
+    code = int(getattr(op.options, "fusedActivationFunction", 0) or 0)
+    if code not in ACTIVATIONS:
+        raise UnsupportedOpError(f"operator {op.index} ({op.opcode}) has fused activation {code}, which the native "
+                                 "runtime does not support; use --runtime tflm")
+    assert out.quant is not None
+    return quant.activation_range(ACTIVATIONS[code], out.quant.scale[0], out.quant.zero_point[0])
+
+
+def _requant_arrays(mults: list[int], shifts: list[int]) -> dict[str, tuple[str, np.ndarray]]:
+    return {"mult": ("int32_t", np.array(mults, dtype=np.int32)), "shift": ("int8_t", np.array(shifts, dtype=np.int8))}
+
+
+def _zp(t: Tensor) -> int:
+    assert t.quant is not None
+    return t.quant.zero_point[0]
+
+
+def _scale(t: Tensor) -> float:
+    assert t.quant is not None
+    return t.quant.scale[0]
+
+
+def _bias(model: TfliteModel, op: Operator, channels: int) -> np.ndarray:
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        data = model.tensors[op.inputs[2]].data
+        assert data is not None
+        return data.astype(np.int64).reshape(channels)
+    return np.zeros(channels, dtype=np.int64)
+
+
+def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wide: bool) -> Layer:
+    o = op.options
+    in_h, in_w, in_c = _hw(x.shape)
+    out_h, out_w, out_c = _hw(y.shape)
+    assert w.data is not None and w.quant is not None
+    oc, kh, kw, ic = w.shape
+    if ic != in_c:
+        raise UnsupportedOpError(f"operator {op.index} (CONV_2D) is a grouped convolution; the native runtime "
+                                 "supports ungrouped ones only (use --runtime tflm)")
+    rows = w.data.astype(np.int64).reshape(oc, kh * kw * ic)
+    bias = _bias(model, op, oc) - _zp(x) * rows.sum(axis=1)
+    lo, hi = _activation(op, y)
+    mults, shifts = quant.conv_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
+    sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
+    fields = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
+                  stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                  pad_top=quant.padding(sh, dh, in_h, kh, out_h), pad_left=quant.padding(sw, dw, in_w, kw, out_w),
+                  k_padded=_round4(kh * kw * ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi,
+                  wide=int(wide))
+    pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and fields["pad_top"] == 0 and fields["pad_left"] == 0
+    in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
+    scratch = 2 * fields["k_padded"] * 2
+    return Layer(op.index, "conv", op.opcode, (x.index,), y.index, fields,
+                 {"weights": ("int16_t", interleave(rows)) if wide else ("int8_t", pad_rows(rows)),
+                  "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts)},
+                 macs=out_h * out_w * out_c * kh * kw * ic, in_place_ok=in_place, scratch=scratch,
+                 scratch_in_place=scratch)
+
+
+def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:
+    o = op.options
+    in_h, in_w, in_c = _hw(x.shape)
+    out_h, out_w, out_c = _hw(y.shape)
+    assert w.data is not None and w.quant is not None
+    _, kh, kw, oc = w.shape
+    if kh * kw > MAX_TAPS:
+        raise UnsupportedOpError(f"operator {op.index} (DEPTHWISE_CONV_2D) has a {kh}x{kw} kernel; the native "
+                                 f"runtime supports at most {MAX_TAPS} taps (use --runtime tflm)")
+    taps = w.data.astype(np.int64).reshape(kh * kw, oc)
+    bias = _bias(model, op, oc) - _zp(x) * taps.sum(axis=0)
+    lo, hi = _activation(op, y)
+    mults, shifts = quant.conv_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
+    sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
+    pad_top = quant.padding(sh, dh, in_h, kh, out_h)
+    fields = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
+                  stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_top=pad_top,
+                  pad_left=quant.padding(sw, dw, in_w, kw, out_w), depth_mult=out_c // in_c,
+                  c_padded=_round4(out_c), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
+    weights = interleave(taps)  # [tap][channel], channels interleaved per four
+    zp_row = _round4(in_c)
+    in_place = (sh, sw) == (1, 1) and (out_h, out_w, out_c) == (in_h, in_w, in_c)
+    return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields,
+                 {"weights": ("int16_t", weights), "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts)},
+                 macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=zp_row,
+                 scratch_in_place=zp_row + (pad_top + 1) * out_w * out_c)
+
+
+def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:
+    assert w.data is not None and w.quant is not None
+    oc, ic = w.shape
+    if x.elements != ic:
+        raise UnsupportedOpError(f"operator {op.index} (FULLY_CONNECTED) has a batch of {x.elements // ic}; the "
+                                 "native runtime supports batch 1 (use --runtime tflm)")
+    rows = w.data.astype(np.int64)
+    bias = _bias(model, op, oc) - _zp(x) * rows.sum(axis=1)
+    lo, hi = _activation(op, y)
+    mults, shifts = quant.fc_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
+    fields = dict(in_c=ic, out_c=oc, k_padded=_round4(ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
+    return Layer(op.index, "fc", op.opcode, (x.index,), y.index, fields,
+                 {"weights": ("int8_t", pad_rows(rows)), "bias": ("int32_t", _int32(bias)),
+                  **_requant_arrays(mults, shifts)}, macs=oc * ic)
+
+
+def _pool(op: Operator, x: Tensor, y: Tensor, kind: str) -> Layer:
+    o = op.options
+    in_h, in_w, c = _hw(x.shape)
+    out_h, out_w, _ = _hw(y.shape)
+    if x.quant != y.quant:
+        raise UnsupportedOpError(f"operator {op.index} ({op.opcode}) rescales; TFLM requires equal input and "
+                                 "output quantization for int8 pooling")
+    lo, hi = _activation(op, y)
+    fields = dict(in_h=in_h, in_w=in_w, c=c, out_h=out_h, out_w=out_w, k_h=o.filterHeight, k_w=o.filterWidth,
+                  stride_h=o.strideH, stride_w=o.strideW,
+                  pad_top=quant.padding(o.strideH, 1, in_h, o.filterHeight, out_h),
+                  pad_left=quant.padding(o.strideW, 1, in_w, o.filterWidth, out_w), act_min=lo, act_max=hi)
+    return Layer(op.index, kind, op.opcode, (x.index,), y.index, fields)
+
+
+def _mean(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
+    axis_data = model.tensors[op.inputs[1]].data
+    if axis_data is None:
+        raise UnsupportedOpError(f"operator {op.index} (MEAN) has a non-constant axis; use --runtime tflm")
+    rank = len(x.shape)
+    axes = sorted({int(a) % rank for a in np.asarray(axis_data).reshape(-1)})
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        raise UnsupportedOpError(f"operator {op.index} (MEAN) reduces non-adjacent axes {axes}; use --runtime tflm")
+    outer = int(np.prod(x.shape[: axes[0]]))
+    reduce = int(np.prod(x.shape[axes[0] : axes[-1] + 1]))
+    inner = int(np.prod(x.shape[axes[-1] + 1 :]))
+    mult, shift = quant.mean_multiplier(_scale(x), _scale(y), reduce)
+    return Layer(op.index, "mean", op.opcode, (x.index,), y.index,
+                 dict(outer=outer, reduce=reduce, inner=inner, in_zp=_zp(x), out_zp=_zp(y), mult=mult, shift=shift))
+
+
+def _add(op: Operator, a: Tensor, b: Tensor, y: Tensor) -> Layer:
+    if not (a.shape == b.shape == y.shape):
+        raise UnsupportedOpError(f"operator {op.index} (ADD) broadcasts {a.shape} + {b.shape}; the native runtime "
+                                 "adds equal shapes only (use --runtime tflm)")
+    (m1, s1), (m2, s2), (mo, so) = quant.add_params(_scale(a), _scale(b), _scale(y))
+    lo, hi = _activation(op, y)
+    fields = dict(size=y.elements, in1_zp=_zp(a), in2_zp=_zp(b), out_zp=_zp(y), in1_mult=m1, in2_mult=m2,
+                  out_mult=mo, in1_shift=s1, in2_shift=s2, out_shift=so, act_min=lo, act_max=hi)
+    # Elementwise: the output may overwrite either input once nothing else reads it.
+    return Layer(op.index, "add", op.opcode, (a.index, b.index), y.index, fields, in_place_ok=True)
+
+
+def _softmax(op: Operator, x: Tensor, y: Tensor) -> Layer:
+    mult, shift, diff_min = quant.softmax_params(_scale(x), float(op.options.beta))
+    depth = x.shape[-1]
+    return Layer(op.index, "softmax", op.opcode, (x.index,), y.index,
+                 dict(rows=x.elements // depth, depth=depth, input_mult=mult, input_left_shift=shift,
+                      diff_min=diff_min), in_place_ok=True)
+
+
+def _pad(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
+    pads = model.tensors[op.inputs[1]].data
+    if pads is None or len(x.shape) != 4:
+        raise UnsupportedOpError(f"operator {op.index} ({op.opcode}) needs constant 4-D paddings; use --runtime tflm")
+    pads = np.asarray(pads).reshape(4, 2)
+    if pads[0].any() or pads[3].any():
+        raise UnsupportedOpError(f"operator {op.index} ({op.opcode}) pads the batch or channel axis; the native "
+                                 "runtime pads height and width only (use --runtime tflm)")
+    value = _zp(y)
+    if op.opcode == "PADV2" and len(op.inputs) > 2:
+        const = model.tensors[op.inputs[2]].data
+        assert const is not None
+        value = int(np.asarray(const).reshape(-1)[0])
+    in_h, in_w, c = _hw(x.shape)
+    out_h, out_w, _ = _hw(y.shape)
+    return Layer(op.index, "pad", op.opcode, (x.index,), y.index,
+                 dict(in_h=in_h, in_w=in_w, c=c, out_h=out_h, out_w=out_w, pad_top=int(pads[1][0]),
+                      pad_left=int(pads[2][0]), value=value))
+
+
+def lower(model: TfliteModel, where: str = "model", wide_weights: bool = True) -> list[Layer]:
+    """One Layer per operator, in schedule order; raises UnsupportedOpError naming the first op it cannot run.
+    ``wide_weights``: int16 convolution weights (fastest) instead of int8 (half the flash)."""
+    layers = []
+    for op in model.operators:
+        if op.opcode not in SUPPORTED:
+            raise UnsupportedOpError(f"{where}: operator {op.index} is {op.opcode}, which the native runtime does not "
+                                     f"implement (it runs {', '.join(SUPPORTED)}); use --runtime tflm")
+        t = [model.tensors[i] if i >= 0 else None for i in op.inputs]
+        x = t[0]
+        y = model.tensors[op.outputs[0]]
+        data_inputs = [x, t[1]] if op.opcode == "ADD" else [x]
+        if any(d is None or d.is_constant for d in data_inputs):
+            raise UnsupportedOpError(f"{where}: operator {op.index} ({op.opcode}) reads a constant as its data "
+                                     "input; the native runtime needs activations there (use --runtime tflm)")
+        assert x is not None
+        try:
+            if op.opcode == "CONV_2D":
+                assert t[1] is not None
+                layers.append(_conv(model, op, x, t[1], y, wide_weights))
+            elif op.opcode == "DEPTHWISE_CONV_2D":
+                assert t[1] is not None
+                layers.append(_dwconv(model, op, x, t[1], y))
+            elif op.opcode == "FULLY_CONNECTED":
+                assert t[1] is not None
+                layers.append(_fc(model, op, x, t[1], y))
+            elif op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+                layers.append(_pool(op, x, y, "avgpool" if op.opcode == "AVERAGE_POOL_2D" else "maxpool"))
+            elif op.opcode == "MEAN":
+                layers.append(_mean(model, op, x, y))
+            elif op.opcode == "ADD":
+                assert t[1] is not None
+                layers.append(_add(op, x, t[1], y))
+            elif op.opcode == "SOFTMAX":
+                layers.append(_softmax(op, x, y))
+            elif op.opcode in ("PAD", "PADV2"):
+                layers.append(_pad(model, op, x, y))
+            else:
+                layers.append(Layer(op.index, "alias", op.opcode, (x.index,), y.index, {}, in_place_ok=True))
+        except ValueError as err:
+            raise UnsupportedOpError(f"{where}: operator {op.index} ({op.opcode}) has shapes the native runtime does "
+                                     f"not handle ({err}); use --runtime tflm") from err
+    return layers

@@ -2,10 +2,9 @@
 kernel needs (TFLM's multipliers, shifts, paddings and activation bounds), weights laid out for
 the kernels and the input zero point folded into the bias.
 
-Layouts (see ``firmware/runtime/native/tinyml_nn.h``): convolution and fully-connected weights
-are int16 rows of K = kh*kw*cin padded to a multiple of 4, interleaved (w0, w2, w1, w3) per
-group of four; depthwise weights are int16 [tap][channel] interleaved the same way per four
-channels.
+Layouts (see ``firmware/runtime/native/tinyml_nn.h``): convolution weights in channel pairs,
+int16 pair-interleaved (``pair_interleave``) or int8 (``pair_bytes``); depthwise weights int16
+[channel group][tap][4] interleaved (0, 2, 1, 3) per four channels; fully-connected weights int8 rows.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ class Layer:
     in_place_ok: bool = False  # the kernel may write its output over its first input
     scratch: int = 0  # bytes of scratch when not in place
     scratch_in_place: int = 0  # bytes of scratch when in place
+    rq_fast: bool = False  # requantize with tm_mbqm_fast (see fast_requant)
 
 
 def _round4(n: int) -> int:
@@ -55,6 +55,34 @@ def interleave(rows: np.ndarray) -> np.ndarray:
     return padded.reshape(n, kp // 4, 4)[:, :, _INTERLEAVE].reshape(n, kp)
 
 
+def _pairs(rows: np.ndarray) -> np.ndarray:
+    """[n, k] -> [ceil(n/2), 2, k padded to 4]; an odd last row is paired with itself."""
+    if len(rows) % 2:
+        rows = np.concatenate([rows, rows[-1:]])
+    n, k = rows.shape
+    padded = np.zeros((n, _round4(k)), dtype=np.int64)
+    padded[:, :k] = rows
+    return padded.reshape(n // 2, 2, -1)
+
+
+def pair_interleave(rows: np.ndarray) -> np.ndarray:
+    """int16 conv weights: per channel pair and group of four K, the words
+    (c0: k0,k2) (c1: k0,k2) (c0: k1,k3) (c1: k1,k3)."""
+    pairs = _pairs(rows)
+    q, _, kp = pairs.shape
+    g = pairs.reshape(q, 2, kp // 4, 4)  # [pair, channel, group, k]
+    # -> [pair, group, odd(k), channel, k>>1]
+    out = g.reshape(q, 2, kp // 4, 2, 2).transpose(0, 2, 4, 1, 3)
+    return out.reshape(-1).astype(np.int16)
+
+
+def pair_bytes(rows: np.ndarray) -> np.ndarray:
+    """int8 conv weights: per channel pair and group of four K, c0's four bytes then c1's."""
+    pairs = _pairs(rows)
+    q, _, kp = pairs.shape
+    return pairs.reshape(q, 2, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1).astype(np.int8)
+
+
 def pad_rows(rows: np.ndarray) -> np.ndarray:
     """[n, k] int -> [n, k padded to 4] int8 in natural order."""
     n, k = rows.shape
@@ -66,6 +94,17 @@ def pad_rows(rows: np.ndarray) -> np.ndarray:
 def _int32(values: np.ndarray) -> np.ndarray:
     """Wrap to int32 two's complement (the kernels' accumulators wrap the same way)."""
     return ((values.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+FAST_ACC_LIMIT = 2**30
+
+
+def fast_requant(shifts: list[int], bias: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether tm_mbqm_fast is exact for this layer: every shift is a right shift and no accumulator
+    (nor its partial sums, with the zero point folded into the bias) can reach 2^30 for any int8 input.
+    ``weights`` is [channels, taps]; bias is TFLM's bias per channel."""
+    reach = np.abs(bias).astype(np.int64) + 256 * np.abs(weights).astype(np.int64).sum(axis=1)
+    return all(s <= -1 for s in shifts) and int(reach.max(initial=0)) < FAST_ACC_LIMIT
 
 
 def _hw(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -83,8 +122,10 @@ def _activation(op: Operator, out: Tensor) -> tuple[int, int]:
     return quant.activation_range(ACTIVATIONS[code], out.quant.scale[0], out.quant.zero_point[0])
 
 
-def _requant_arrays(mults: list[int], shifts: list[int]) -> dict[str, tuple[str, np.ndarray]]:
-    return {"mult": ("int32_t", np.array(mults, dtype=np.int32)), "shift": ("int8_t", np.array(shifts, dtype=np.int8))}
+def _requant_arrays(mults: list[int], shifts: list[int], fast: bool = False) -> dict[str, tuple[str, np.ndarray]]:
+    """Multiplier and shift tables; fast layers store the right shift (-shift) the fast kernels use."""
+    table = [-s for s in shifts] if fast else shifts
+    return {"mult": ("int32_t", np.array(mults, dtype=np.int32)), "shift": ("int8_t", np.array(table, dtype=np.int8))}
 
 
 def _zp(t: Tensor) -> int:
@@ -115,23 +156,28 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
         raise UnsupportedOpError(f"operator {op.index} (CONV_2D) is a grouped convolution; the native runtime "
                                  "supports ungrouped ones only (use --runtime tflm)")
     rows = w.data.astype(np.int64).reshape(oc, kh * kw * ic)
-    bias = _bias(model, op, oc) - _zp(x) * rows.sum(axis=1)
+    tflm_bias = _bias(model, op, oc)
+    bias = tflm_bias - _zp(x) * rows.sum(axis=1)
     lo, hi = _activation(op, y)
     mults, shifts = quant.conv_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
+    fast = fast_requant(shifts, tflm_bias, rows)
+    x2 = fast and wide  # int16 weights and the bias stored doubled: the accumulator is 2*acc for free
+    if x2:
+        rows, bias = rows * 2, bias * 2
     sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
     fields = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
                   stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
                   pad_top=quant.padding(sh, dh, in_h, kh, out_h), pad_left=quant.padding(sw, dw, in_w, kw, out_w),
                   k_padded=_round4(kh * kw * ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi,
-                  wide=int(wide))
+                  wide=int(wide), acc_x2=int(x2))
     pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and fields["pad_top"] == 0 and fields["pad_left"] == 0
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
-    scratch = 2 * fields["k_padded"] * 2
+    scratch = 2 * fields["k_padded"] * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     return Layer(op.index, "conv", op.opcode, (x.index,), y.index, fields,
-                 {"weights": ("int16_t", interleave(rows)) if wide else ("int8_t", pad_rows(rows)),
-                  "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts)},
+                 {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows)),
+                  "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast)},
                  macs=out_h * out_w * out_c * kh * kw * ic, in_place_ok=in_place, scratch=scratch,
-                 scratch_in_place=scratch)
+                 scratch_in_place=scratch, rq_fast=fast)
 
 
 def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:
@@ -144,22 +190,29 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
         raise UnsupportedOpError(f"operator {op.index} (DEPTHWISE_CONV_2D) has a {kh}x{kw} kernel; the native "
                                  f"runtime supports at most {MAX_TAPS} taps (use --runtime tflm)")
     taps = w.data.astype(np.int64).reshape(kh * kw, oc)
-    bias = _bias(model, op, oc) - _zp(x) * taps.sum(axis=0)
+    tflm_bias = _bias(model, op, oc)
+    bias = tflm_bias - _zp(x) * taps.sum(axis=0)
     lo, hi = _activation(op, y)
     mults, shifts = quant.conv_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
+    fast = fast_requant(shifts, tflm_bias, taps.T)
+    if fast:
+        taps, bias = taps * 2, bias * 2
     sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
     pad_top = quant.padding(sh, dh, in_h, kh, out_h)
     fields = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
                   stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_top=pad_top,
                   pad_left=quant.padding(sw, dw, in_w, kw, out_w), depth_mult=out_c // in_c,
-                  c_padded=_round4(out_c), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
-    weights = interleave(taps)  # [tap][channel], channels interleaved per four
+                  c_padded=_round4(out_c), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi, acc_x2=int(fast))
+    ntaps = kh * kw
+    # [tap][channel] interleaved per four channels -> [group][tap][4]
+    weights = interleave(taps).reshape(ntaps, -1, 4).transpose(1, 0, 2).reshape(-1)
     zp_row = _round4(in_c)
     in_place = (sh, sw) == (1, 1) and (out_h, out_w, out_c) == (in_h, in_w, in_c)
     return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields,
-                 {"weights": ("int16_t", weights), "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts)},
+                 {"weights": ("int16_t", weights), "bias": ("int32_t", _int32(bias)),
+                  **_requant_arrays(mults, shifts, fast)},
                  macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=zp_row,
-                 scratch_in_place=zp_row + (pad_top + 1) * out_w * out_c)
+                 scratch_in_place=zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
 
 
 def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:

@@ -5,12 +5,13 @@
  * layout, chosen by the generator for speed:
  *   - the input zero point is folded into the bias at generation time (bias' = bias - zp_in * sum(w)),
  *     and padded taps read the input zero point, so the inner loops multiply raw int8 values;
- *   - convolution weights are rows of K = kh*kw*cin padded to a multiple of 4, either int16
- *     interleaved per group of four as (w0, w2, w1, w3) to match SXTB16 on Cortex-M (fastest), or
- *     int8 in natural order (half the flash; widened by SXTB16 in the inner loop);
+ *   - convolution weights come in channel pairs (an odd last channel is paired with itself), rows
+ *     of K = kh*kw*cin padded to a multiple of 4; either int16 (fastest), per group of four K the
+ *     words (c0: k0,k2) (c1: k0,k2) (c0: k1,k3) (c1: k1,k3) to match SXTB16 + SMLAD on Cortex-M,
+ *     or int8 (half the flash), per group of four K the bytes c0: k0..k3 then c1: k0..k3;
  *   - fully-connected weights are int8 rows in natural order;
- *   - depthwise weights are int16 [tap][channel], channels padded to a multiple of 4 and interleaved
- *     the same way per group of four channels.
+ *   - depthwise weights are int16 [channel group of 4][tap][4], channels padded to a multiple of 4
+ *     and interleaved (c0, c2, c1, c3) within each group, so a group walks its taps 8 bytes at a time.
  * Portable C everywhere; DSP (SMLAD) inner loops when __ARM_FEATURE_DSP is defined.
  */
 #ifndef TINYML_NN_H_
@@ -23,10 +24,13 @@
 extern "C" {
 #endif
 
-/* Requantization for output channel c: TFLM's MultiplyByQuantizedMultiplier(acc, mult, shift). */
+/* Requantization for output channel c: TFLM's MultiplyByQuantizedMultiplier(acc, mult, shift).
+ * fast: every shift is <= -1 and |acc| < 2^30 for every possible input (checked by the generator),
+ * so the doubling high multiply is one SMMULR of 2*acc and the rounding shift is branch-free. */
 typedef struct {
   const int32_t *mult;
-  const int8_t *shift; /* TFLM's shift: > 0 left, < 0 right */
+  const int8_t *shift; /* TFLM's shift (> 0 left, < 0 right); when fast, the right shift -shift >= 1 */
+  uint8_t fast;
 } tm_requant_t;
 
 typedef struct {
@@ -36,8 +40,9 @@ typedef struct {
   uint8_t pad_top, pad_left;
   uint16_t k_padded;  /* k_h * k_w * in_c rounded up to a multiple of 4 */
   int8_t in_zp, out_zp, act_min, act_max;
-  uint8_t wide;           /* 1: int16 interleaved weights, 0: int8 natural order */
-  const void *weights;    /* [out_c][k_padded] */
+  uint8_t wide;           /* 1: int16 weights, 0: int8 weights (layouts above) */
+  uint8_t acc_x2;         /* weights and bias are stored doubled (int16 + fast requantization) */
+  const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] */
   const int32_t *bias;    /* [out_c], zero point folded in */
   tm_requant_t rq;
 } tm_conv_t;
@@ -50,7 +55,8 @@ typedef struct {
   uint8_t depth_mult;
   uint16_t c_padded; /* out_c rounded up to a multiple of 4 */
   int8_t in_zp, out_zp, act_min, act_max;
-  const int16_t *weights; /* [k_h*k_w][c_padded], interleaved per 4 channels */
+  uint8_t acc_x2;    /* weights and bias are stored doubled (fast requantization) */
+  const int16_t *weights; /* [c_padded / 4][k_h*k_w][4], interleaved per 4 channels */
   const int32_t *bias;    /* [out_c], zero point folded in (for interior pixels) */
   tm_requant_t rq;
 } tm_dwconv_t;

@@ -1,156 +1,279 @@
 /* tinyml native runtime: CONV_2D and FULLY_CONNECTED (see tinyml_nn.h for the layouts).
  *
- * A convolution is a matrix product over output pixels taken two at a time: each pixel's
- * receptive field (its im2col row, padded taps reading the input zero point) is widened to int16 in
- * the interleaved order once, then every output channel is a dot product with its weight row. */
+ * A convolution is a matrix product taken two output pixels by two output channels at a time:
+ * the two pixels' receptive fields (im2col rows; padded taps read the input zero point) are widened
+ * to int16 once into a pair buffer, interleaved so that one 64-bit load feeds two SMLADs, and the
+ * weights of each channel pair are stored interleaved the same way by the generator. */
 #include "tinyml_nn.h"
 #include "tinyml_nn_math.h"
 
-size_t tm_conv_scratch(const tm_conv_t *p) { return (size_t)2 * p->k_padded * sizeof(int16_t); }
+/* int16 index of (pixel or channel p of a pair, natural k) in a pair-interleaved block. */
+static inline int pair_index(int p, int k) { return 2 * (4 * (k >> 2) + 2 * (k & 1) + p) + ((k >> 1) & 1); }
 
-/* Widen n int8 values (n a multiple of 4) to int16 in interleaved order. */
-static void widen_row(const int8_t *src, int16_t *dst, int n) {
+/* The pair buffer (two int16 rows) and, for non-pointwise convolutions, two int8 im2col rows. */
+size_t tm_conv_scratch(const tm_conv_t *p) { return (size_t)2 * p->k_padded * (sizeof(int16_t) + 1); }
+
+/* Widen pixel rows r0, r1 (n int8 values, n a multiple of 4) into the pair buffer. */
+static void widen_pair(const int8_t *r0, const int8_t *r1, int16_t *dst, int n) {
 #if TM_USE_DSP
-  for (int j = 0; j < n; j += 4) {
-    const uint32_t w = tm_load32(src + j);
-    tm_store32(dst + j, tm_sxtb16(w));
-    tm_store32(dst + j + 2, tm_sxtb16_ror8(w));
+  uint32_t *d = (uint32_t *)(void *)dst;
+  for (int j = 0; j < n; j += 4, d += 4) {
+    const uint32_t a = tm_load32(r0 + j), b = tm_load32(r1 + j);
+    d[0] = tm_sxtb16(a);
+    d[1] = tm_sxtb16(b);
+    d[2] = tm_sxtb16_ror8(a);
+    d[3] = tm_sxtb16_ror8(b);
   }
 #else
-  for (int j = 0; j < n; ++j) dst[tm_ilv(j)] = src[j];
+  for (int k = 0; k < n; ++k) {
+    dst[pair_index(0, k)] = r0[k];
+    dst[pair_index(1, k)] = r1[k];
+  }
 #endif
 }
 
-/* The im2col row of output pixel (oy, ox), widened and interleaved, K padded with zeros. */
-static void im2col_row(const tm_conv_t *p, const int8_t *in, int oy, int ox, int16_t *dst) {
-  const int k = p->k_h * p->k_w * p->in_c;
-  int j = 0;
-  for (int ky = 0; ky < p->k_h; ++ky) {
+/* The im2col row of output pixel n, natural int8 order (padded taps read the input zero point,
+ * K padded with zeros), copied a kernel row at a time where it lies inside the input. */
+static void im2col_row(const tm_conv_t *p, const int8_t *in, int n, int8_t *dst) {
+  const int oy = n / p->out_w, ox = n % p->out_w;
+  const int run = p->k_w * p->in_c;
+  const int ix0 = ox * p->stride_w - p->pad_left;
+  const int inside_x = ix0 >= 0 && ix0 + (p->k_w - 1) * p->dil_w < p->in_w && p->dil_w == 1;
+  int8_t *d = dst;
+  for (int ky = 0; ky < p->k_h; ++ky, d += run) {
     const int iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
-    for (int kx = 0; kx < p->k_w; ++kx) {
-      const int ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
-      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-        for (int c = 0; c < p->in_c; ++c, ++j) dst[tm_ilv(j)] = p->in_zp;
-      } else {
-        const int8_t *src = in + ((size_t)iy * p->in_w + ix) * p->in_c;
-        for (int c = 0; c < p->in_c; ++c, ++j) dst[tm_ilv(j)] = src[c];
+    if (iy < 0 || iy >= p->in_h) {
+      memset(d, p->in_zp, (size_t)run);
+    } else if (inside_x) {
+      memcpy(d, in + ((size_t)iy * p->in_w + ix0) * p->in_c, (size_t)run);
+    } else {
+      for (int kx = 0; kx < p->k_w; ++kx) {
+        const int ix = ix0 + kx * p->dil_w;
+        if (ix < 0 || ix >= p->in_w) {
+          memset(d + kx * p->in_c, p->in_zp, p->in_c);
+        } else {
+          memcpy(d + kx * p->in_c, in + ((size_t)iy * p->in_w + ix) * p->in_c, p->in_c);
+        }
       }
     }
   }
-  for (; j < p->k_padded; ++j) dst[tm_ilv(j)] = 0;
-  (void)k;
+  memset(d, 0, (size_t)(p->k_padded - p->k_h * run));
 }
 
-static inline int8_t requant(int32_t acc, const tm_requant_t *rq, int c, int32_t zp, int32_t lo, int32_t hi) {
-  return tm_clamp8(tm_mbqm(acc, rq->mult[c], rq->shift[c]) + zp, lo, hi);
-}
-
-/* Dot products of two output channels' weight rows with two pixels' widened rows. */
 typedef struct {
-  int32_t s00, s01, s10, s11;
+  int32_t s00, s01, s10, s11; /* s<channel><pixel> */
 } acc4_t;
 
-static acc4_t dot2x2_w16(const int16_t *w0, const int16_t *w1, const int16_t *a0, const int16_t *a1, int kp,
-                         acc4_t s) {
+/* Channel pair with int16 pair-interleaved weights w (2 * kp values) against the pair buffer x. */
+static inline acc4_t dot_w16(const int16_t *w, const int16_t *x, int kp, acc4_t s) {
 #if TM_USE_DSP
-  for (int j = 0; j < kp; j += 4) {
-    uint64_t x0, x1, v0, v1;
-    memcpy(&x0, a0 + j, 8);
-    memcpy(&x1, a1 + j, 8);
-    memcpy(&v0, w0 + j, 8);
-    memcpy(&v1, w1 + j, 8);
-    s.s00 = tm_smlad((uint32_t)x0, (uint32_t)v0, s.s00);
-    s.s00 = tm_smlad((uint32_t)(x0 >> 32), (uint32_t)(v0 >> 32), s.s00);
-    s.s01 = tm_smlad((uint32_t)x1, (uint32_t)v0, s.s01);
-    s.s01 = tm_smlad((uint32_t)(x1 >> 32), (uint32_t)(v0 >> 32), s.s01);
-    s.s10 = tm_smlad((uint32_t)x0, (uint32_t)v1, s.s10);
-    s.s10 = tm_smlad((uint32_t)(x0 >> 32), (uint32_t)(v1 >> 32), s.s10);
-    s.s11 = tm_smlad((uint32_t)x1, (uint32_t)v1, s.s11);
-    s.s11 = tm_smlad((uint32_t)(x1 >> 32), (uint32_t)(v1 >> 32), s.s11);
+  /* Per group of four K: two 64-bit loads of the pixel pair, two of the channel pair, 8 SMLADs. */
+  const uint32_t *xw = (const uint32_t *)(const void *)x, *ww = (const uint32_t *)(const void *)w;
+  const uint32_t *end = xw + kp;
+  uint32_t a, b, c, d;
+  if ((kp & 7) == 0) { /* an even number of groups: two per iteration */
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "ldrd %[c], %[d], [%[ww]], #8\n\t"
+        "smlad %[s00], %[a], %[c], %[s00]\n\t"
+        "smlad %[s01], %[b], %[c], %[s01]\n\t"
+        "smlad %[s10], %[a], %[d], %[s10]\n\t"
+        "smlad %[s11], %[b], %[d], %[s11]\n\t"
+        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "ldrd %[c], %[d], [%[ww]], #8\n\t"
+        "smlad %[s00], %[a], %[c], %[s00]\n\t"
+        "smlad %[s01], %[b], %[c], %[s01]\n\t"
+        "smlad %[s10], %[a], %[d], %[s10]\n\t"
+        "smlad %[s11], %[b], %[d], %[s11]\n\t"
+        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "ldrd %[c], %[d], [%[ww]], #8\n\t"
+        "smlad %[s00], %[a], %[c], %[s00]\n\t"
+        "smlad %[s01], %[b], %[c], %[s01]\n\t"
+        "smlad %[s10], %[a], %[d], %[s10]\n\t"
+        "smlad %[s11], %[b], %[d], %[s11]\n\t"
+        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "ldrd %[c], %[d], [%[ww]], #8\n\t"
+        "smlad %[s00], %[a], %[c], %[s00]\n\t"
+        "smlad %[s01], %[b], %[c], %[s01]\n\t"
+        "smlad %[s10], %[a], %[d], %[s10]\n\t"
+        "smlad %[s11], %[b], %[d], %[s11]\n\t"
+        "cmp %[xw], %[end]\n\t"
+        "bne 1b\n\t"
+        : [s00] "+r"(s.s00), [s01] "+r"(s.s01), [s10] "+r"(s.s10), [s11] "+r"(s.s11), [xw] "+r"(xw), [ww] "+r"(ww),
+          [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d)
+        : [end] "r"(end)
+        : "cc", "memory");
+    return s;
   }
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd %[a], %[b], [%[xw]], #8\n\t"
+      "ldrd %[c], %[d], [%[ww]], #8\n\t"
+      "smlad %[s00], %[a], %[c], %[s00]\n\t"
+      "smlad %[s01], %[b], %[c], %[s01]\n\t"
+      "smlad %[s10], %[a], %[d], %[s10]\n\t"
+      "smlad %[s11], %[b], %[d], %[s11]\n\t"
+      "ldrd %[a], %[b], [%[xw]], #8\n\t"
+      "ldrd %[c], %[d], [%[ww]], #8\n\t"
+      "smlad %[s00], %[a], %[c], %[s00]\n\t"
+      "smlad %[s01], %[b], %[c], %[s01]\n\t"
+      "smlad %[s10], %[a], %[d], %[s10]\n\t"
+      "smlad %[s11], %[b], %[d], %[s11]\n\t"
+      "cmp %[xw], %[end]\n\t"
+      "bne 1b\n\t"
+      : [s00] "+r"(s.s00), [s01] "+r"(s.s01), [s10] "+r"(s.s10), [s11] "+r"(s.s11), [xw] "+r"(xw), [ww] "+r"(ww),
+        [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d)
+      : [end] "r"(end)
+      : "cc", "memory");
 #else
-  for (int j = 0; j < kp; ++j) {
-    s.s00 += a0[j] * w0[j];
-    s.s01 += a1[j] * w0[j];
-    s.s10 += a0[j] * w1[j];
-    s.s11 += a1[j] * w1[j];
+  for (int k = 0; k < kp; ++k) {
+    const int32_t a = x[pair_index(0, k)], b = x[pair_index(1, k)];
+    const int32_t v = w[pair_index(0, k)], u = w[pair_index(1, k)];
+    s.s00 += a * v;
+    s.s01 += b * v;
+    s.s10 += a * u;
+    s.s11 += b * u;
   }
 #endif
   return s;
 }
 
-static acc4_t dot2x2_w8(const int8_t *w0, const int8_t *w1, const int16_t *a0, const int16_t *a1, int kp,
-                        acc4_t s) {
+/* Channel pair with int8 weights w: per group of four K, 4 bytes of channel 0 then 4 of channel 1. */
+static inline acc4_t dot_w8(const int8_t *w, const int16_t *x, int kp, acc4_t s) {
 #if TM_USE_DSP
-  for (int j = 0; j < kp; j += 4) {
-    uint64_t x0, x1;
-    memcpy(&x0, a0 + j, 8);
-    memcpy(&x1, a1 + j, 8);
-    const uint32_t b0 = tm_load32(w0 + j), b1 = tm_load32(w1 + j);
-    const uint32_t e0 = tm_sxtb16(b0), o0 = tm_sxtb16_ror8(b0), e1 = tm_sxtb16(b1), o1 = tm_sxtb16_ror8(b1);
-    s.s00 = tm_smlad((uint32_t)x0, e0, s.s00);
-    s.s00 = tm_smlad((uint32_t)(x0 >> 32), o0, s.s00);
-    s.s01 = tm_smlad((uint32_t)x1, e0, s.s01);
-    s.s01 = tm_smlad((uint32_t)(x1 >> 32), o0, s.s01);
-    s.s10 = tm_smlad((uint32_t)x0, e1, s.s10);
-    s.s10 = tm_smlad((uint32_t)(x0 >> 32), o1, s.s10);
-    s.s11 = tm_smlad((uint32_t)x1, e1, s.s11);
-    s.s11 = tm_smlad((uint32_t)(x1 >> 32), o1, s.s11);
-  }
+  const uint32_t *xw = (const uint32_t *)(const void *)x, *ww = (const uint32_t *)(const void *)w;
+  const uint32_t *end = xw + kp;
+  uint32_t a, b, c, d, e, f;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd %[e], %[f], [%[ww]], #8\n\t"
+      "ldrd %[a], %[b], [%[xw]], #8\n\t"
+      "sxtb16 %[c], %[e]\n\t"
+      "sxtb16 %[d], %[f]\n\t"
+      "smlad %[s00], %[a], %[c], %[s00]\n\t"
+      "smlad %[s01], %[b], %[c], %[s01]\n\t"
+      "smlad %[s10], %[a], %[d], %[s10]\n\t"
+      "smlad %[s11], %[b], %[d], %[s11]\n\t"
+      "ldrd %[a], %[b], [%[xw]], #8\n\t"
+      "sxtb16 %[c], %[e], ror #8\n\t"
+      "sxtb16 %[d], %[f], ror #8\n\t"
+      "smlad %[s00], %[a], %[c], %[s00]\n\t"
+      "smlad %[s01], %[b], %[c], %[s01]\n\t"
+      "smlad %[s10], %[a], %[d], %[s10]\n\t"
+      "smlad %[s11], %[b], %[d], %[s11]\n\t"
+      "cmp %[xw], %[end]\n\t"
+      "bne 1b\n\t"
+      : [s00] "+r"(s.s00), [s01] "+r"(s.s01), [s10] "+r"(s.s10), [s11] "+r"(s.s11), [xw] "+r"(xw), [ww] "+r"(ww),
+        [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [f] "=&r"(f)
+      : [end] "r"(end)
+      : "cc", "memory");
 #else
-  for (int j = 0; j < kp; ++j) {
-    const int i = tm_ilv(j);
-    s.s00 += a0[i] * w0[j];
-    s.s01 += a1[i] * w0[j];
-    s.s10 += a0[i] * w1[j];
-    s.s11 += a1[i] * w1[j];
+  for (int k = 0; k < kp; ++k) {
+    const int32_t a = x[pair_index(0, k)], b = x[pair_index(1, k)];
+    const int32_t v = w[8 * (k >> 2) + (k & 3)], u = w[8 * (k >> 2) + 4 + (k & 3)];
+    s.s00 += a * v;
+    s.s01 += b * v;
+    s.s10 += a * u;
+    s.s11 += b * u;
   }
 #endif
   return s;
 }
 
-/* Output channels for two pixels whose widened rows are a0, a1 (a1 may equal a0; out1 NULL then). */
-static void dot_rows(const tm_conv_t *p, const int16_t *a0, const int16_t *a1, int8_t *out0, int8_t *out1) {
+/* The common fast case: int16 doubled weights, fast requantization, no activation clamp beyond
+ * int8 (ReLU outputs with zero point -128 land here too). Kept separate so every value stays in a
+ * register across the channel loop. */
+static void conv_pair_w16_fast(const int16_t *w, const int16_t *x, int kp, int out_c, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int8_t *out0, int8_t *out1) {
+  for (int c = 0; c < out_c; c += 2, w += 2 * kp) {
+    const int c1 = c + 1 < out_c ? c + 1 : c;
+    acc4_t s = {bias[c], bias[c], bias[c1], bias[c1]};
+    s = dot_w16(w, x, kp, s);
+    const int r0 = shift[c], r1 = shift[c1];
+    const int32_t h0 = (int32_t)(1u << r0) >> 1, h1 = (int32_t)(1u << r1) >> 1;
+    const int32_t m0 = mult[c], m1 = mult[c1];
+    out0[c] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s00, m0, r0, h0) + zp);
+    out0[c1] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s10, m1, r1, h1) + zp);
+    out1[c] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s01, m0, r0, h0) + zp);
+    out1[c1] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s11, m1, r1, h1) + zp);
+  }
+}
+
+/* All output channels of the two pixels in the pair buffer x (out1 NULL: only one pixel). */
+static void conv_pair(const tm_conv_t *p, const int16_t *x, int8_t *out0, int8_t *out1) {
   const int kp = p->k_padded;
+  if (out1 != NULL && p->wide && p->acc_x2 && p->rq.fast && p->act_min == -128 && p->act_max == 127) {
+    conv_pair_w16_fast((const int16_t *)p->weights, x, kp, p->out_c, p->bias, p->rq.mult, p->rq.shift, p->out_zp,
+                       out0, out1);
+    return;
+  }
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t *bias = p->bias, *mult = p->rq.mult;
+  const int8_t *shift = p->rq.shift;
+  const int x2_shift = p->acc_x2 ? 0 : 1;
+  const int full_range = lo == -128 && hi == 127;
   for (int c = 0; c < p->out_c; c += 2) {
     const int c1 = c + 1 < p->out_c ? c + 1 : c; /* odd channel count: the last pair repeats c */
-    acc4_t s = {p->bias[c], p->bias[c], p->bias[c1], p->bias[c1]};
+    acc4_t s = {bias[c], bias[c], bias[c1], bias[c1]};
     if (p->wide) {
-      const int16_t *w = (const int16_t *)p->weights;
-      s = dot2x2_w16(w + (size_t)c * kp, w + (size_t)c1 * kp, a0, a1, kp, s);
+      s = dot_w16((const int16_t *)p->weights + (size_t)c * kp, x, kp, s);
     } else {
-      const int8_t *w = (const int8_t *)p->weights;
-      s = dot2x2_w8(w + (size_t)c * kp, w + (size_t)c1 * kp, a0, a1, kp, s);
+      s = dot_w8((const int8_t *)p->weights + (size_t)c * kp, x, kp, s);
     }
-    out0[c] = requant(s.s00, &p->rq, c, zp, lo, hi);
-    out0[c1] = requant(s.s10, &p->rq, c1, zp, lo, hi);
-    if (out1 != NULL) {
-      out1[c] = requant(s.s01, &p->rq, c, zp, lo, hi);
-      out1[c1] = requant(s.s11, &p->rq, c1, zp, lo, hi);
+    if (p->rq.fast) {
+      const int32_t m0 = mult[c], m1 = mult[c1];
+      const int r0 = shift[c], r1 = shift[c1];
+      const int32_t h0 = (int32_t)(1u << r0) >> 1, h1 = (int32_t)(1u << r1) >> 1;
+      const int32_t v00 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s00 << x2_shift), m0, r0, h0) + zp;
+      const int32_t v10 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s10 << x2_shift), m1, r1, h1) + zp;
+      const int32_t v01 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s01 << x2_shift), m0, r0, h0) + zp;
+      const int32_t v11 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s11 << x2_shift), m1, r1, h1) + zp;
+      if (full_range) {
+        out0[c] = (int8_t)tm_ssat8(v00);
+        out0[c1] = (int8_t)tm_ssat8(v10);
+        if (out1 != NULL) {
+          out1[c] = (int8_t)tm_ssat8(v01);
+          out1[c1] = (int8_t)tm_ssat8(v11);
+        }
+      } else {
+        out0[c] = tm_clamp8(v00, lo, hi);
+        out0[c1] = tm_clamp8(v10, lo, hi);
+        if (out1 != NULL) {
+          out1[c] = tm_clamp8(v01, lo, hi);
+          out1[c1] = tm_clamp8(v11, lo, hi);
+        }
+      }
+    } else {
+      out0[c] = tm_clamp8(tm_mbqm(s.s00, mult[c], shift[c]) + zp, lo, hi);
+      out0[c1] = tm_clamp8(tm_mbqm(s.s10, mult[c1], shift[c1]) + zp, lo, hi);
+      if (out1 != NULL) {
+        out1[c] = tm_clamp8(tm_mbqm(s.s01, mult[c], shift[c]) + zp, lo, hi);
+        out1[c1] = tm_clamp8(tm_mbqm(s.s11, mult[c1], shift[c1]) + zp, lo, hi);
+      }
     }
   }
 }
 
 void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch) {
-  int16_t *row0 = (int16_t *)(void *)scratch;
-  int16_t *row1 = row0 + p->k_padded;
+  int16_t *x = (int16_t *)(void *)scratch;
   const int pointwise = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                         p->pad_top == 0 && p->pad_left == 0 && (p->in_c & 3) == 0;
   const int pixels = p->out_h * p->out_w;
-  /* Both rows are widened before any output is written: with in == out (pointwise, out_c <= in_c)
-   * the outputs of pixels n, n+1 only overwrite input bytes of pixels <= n+1. */
+  /* Both pixels are widened before any output is written: with in == out (pointwise,
+   * out_c <= in_c) the outputs of pixels n, n+1 only overwrite input bytes of pixels <= n+1. */
   for (int n = 0; n < pixels; n += 2) {
-    const int pair = n + 1 < pixels;
+    const int m = n + 1 < pixels ? n + 1 : n; /* odd pixel count: the last pair repeats n */
     if (pointwise) {
-      widen_row(in + (size_t)n * p->in_c, row0, p->in_c);
-      if (pair) widen_row(in + (size_t)(n + 1) * p->in_c, row1, p->in_c);
+      widen_pair(in + (size_t)n * p->in_c, in + (size_t)m * p->in_c, x, p->in_c);
     } else {
-      im2col_row(p, in, n / p->out_w, n % p->out_w, row0);
-      if (pair) im2col_row(p, in, (n + 1) / p->out_w, (n + 1) % p->out_w, row1);
+      int8_t *r0 = scratch + (size_t)2 * p->k_padded * sizeof(int16_t);
+      int8_t *r1 = r0 + p->k_padded;
+      im2col_row(p, in, n, r0);
+      im2col_row(p, in, m, r1);
+      widen_pair(r0, r1, x, p->k_padded);
     }
-    dot_rows(p, row0, pair ? row1 : row0, out + (size_t)n * p->out_c,
-             pair ? out + (size_t)(n + 1) * p->out_c : NULL);
+    conv_pair(p, x, out + (size_t)n * p->out_c, m != n ? out + (size_t)m * p->out_c : NULL);
   }
 }
 
@@ -159,6 +282,6 @@ void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
     const int8_t *w = p->weights + (size_t)c * p->k_padded;
     int32_t acc = p->bias[c];
     for (int j = 0; j < p->in_c; ++j) acc += in[j] * w[j];
-    out[c] = requant(acc, &p->rq, c, p->out_zp, p->act_min, p->act_max);
+    out[c] = tm_clamp8(tm_mbqm(acc, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
   }
 }

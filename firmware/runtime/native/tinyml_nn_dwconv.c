@@ -19,40 +19,84 @@ size_t tm_dwconv_scratch(const tm_dwconv_t *p, int in_place) {
 }
 
 static inline int8_t requant(int32_t acc, const tm_dwconv_t *p, int c) {
+  if (p->rq.fast) {
+    return tm_clamp8(tm_mbqm_fast(p->acc_x2 ? acc : acc * 2, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min,
+                     p->act_max);
+  }
   return tm_clamp8(tm_mbqm(acc, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
 }
 
+#if TM_USE_DSP
+typedef struct {
+  int32_t a0, a1, a2, a3;
+} acc4_t;
+
+/* Four channels of one pixel: weights w are this group's [tap][4] (interleaved), 8 bytes per tap. */
+static inline acc4_t group_fast(const int8_t *const *taps, int ntaps, const int16_t *w, int c, acc4_t s) {
+  int32_t a0 = s.a0, a1 = s.a1, a2 = s.a2, a3 = s.a3;
+  const uint32_t *wp = (const uint32_t *)(const void *)w;
+#pragma GCC unroll 9
+  for (int t = 0; t < ntaps; ++t, wp += 2) {
+    const uint32_t x = tm_load32(taps[t] + c);
+    const uint32_t xe = tm_sxtb16(x), xo = tm_sxtb16_ror8(x);
+    const uint32_t we = wp[0], wo = wp[1];
+    a0 = tm_smlabb(xe, we, a0);
+    a2 = tm_smlatt(xe, we, a2);
+    a1 = tm_smlabb(xo, wo, a1);
+    a3 = tm_smlatt(xo, wo, a3);
+  }
+  s.a0 = a0;
+  s.a1 = a1;
+  s.a2 = a2;
+  s.a3 = a3;
+  return s;
+}
+
+static inline int8_t out_fast(int32_t acc2, int32_t mult, int r, int32_t zp) {
+  return (int8_t)tm_ssat8(tm_mbqm_fast_rh(acc2, mult, r, (int32_t)(1u << r) >> 1) + zp);
+}
+
+/* The common fast case (depth multiplier 1, channels a multiple of 4, doubled int16 weights, fast
+ * requantization, no clamp beyond int8), four channels at a time; 3x3 kernels fully unrolled. */
+static void pixel_fast(const int8_t *const *taps, int ntaps, const int16_t *w, int channels, const int32_t *bias,
+                       const int32_t *mult, const int8_t *shift, int32_t zp, int8_t *out) {
+  for (int c = 0; c < channels; c += 4, w += 4 * ntaps) {
+    acc4_t s = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+    s = ntaps == 9 ? group_fast(taps, 9, w, c, s) : group_fast(taps, ntaps, w, c, s);
+    out[c] = out_fast(s.a0, mult[c], shift[c], zp);
+    out[c + 1] = out_fast(s.a1, mult[c + 1], shift[c + 1], zp);
+    out[c + 2] = out_fast(s.a2, mult[c + 2], shift[c + 2], zp);
+    out[c + 3] = out_fast(s.a3, mult[c + 3], shift[c + 3], zp);
+  }
+}
+#endif
+
 /* One output pixel: taps[t] points at the input pixel under tap t (or the zero-point row). */
 static void pixel(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, int8_t *out) {
-  const int cp = p->c_padded;
 #if TM_USE_DSP
+  if (p->depth_mult == 1 && (p->in_c & 3) == 0 && p->acc_x2 && p->rq.fast && p->act_min == -128 &&
+      p->act_max == 127) {
+    pixel_fast(taps, ntaps, p->weights, p->out_c, p->bias, p->rq.mult, p->rq.shift, p->out_zp, out);
+    return;
+  }
   if (p->depth_mult == 1 && (p->in_c & 3) == 0) {
-    for (int c = 0; c < p->out_c; c += 4) {
-      int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
-      const int16_t *w = p->weights + c;
-      for (int t = 0; t < ntaps; ++t, w += cp) {
-        const uint32_t x = tm_load32(taps[t] + c);
-        const uint32_t xe = tm_sxtb16(x), xo = tm_sxtb16_ror8(x);
-        uint64_t v;
-        memcpy(&v, w, 8);
-        a0 = tm_smlabb(xe, (uint32_t)v, a0);
-        a2 = tm_smlatt(xe, (uint32_t)v, a2);
-        a1 = tm_smlabb(xo, (uint32_t)(v >> 32), a1);
-        a3 = tm_smlatt(xo, (uint32_t)(v >> 32), a3);
-      }
-      out[c] = requant(a0, p, c);
-      out[c + 1] = requant(a1, p, c + 1);
-      out[c + 2] = requant(a2, p, c + 2);
-      out[c + 3] = requant(a3, p, c + 3);
+    const int16_t *w = p->weights;
+    for (int c = 0; c < p->out_c; c += 4, w += 4 * ntaps) {
+      acc4_t s = {p->bias[c], p->bias[c + 1], p->bias[c + 2], p->bias[c + 3]};
+      s = group_fast(taps, ntaps, w, c, s);
+      out[c] = requant(s.a0, p, c);
+      out[c + 1] = requant(s.a1, p, c + 1);
+      out[c + 2] = requant(s.a2, p, c + 2);
+      out[c + 3] = requant(s.a3, p, c + 3);
     }
     return;
   }
 #endif
   for (int c = 0; c < p->out_c; ++c) {
     const int ic = c / p->depth_mult;
-    const int wc = tm_ilv(c);
+    const int16_t *w = p->weights + (size_t)(c >> 2) * 4 * ntaps + tm_ilv(c & 3);
     int32_t acc = p->bias[c];
-    for (int t = 0; t < ntaps; ++t) acc += taps[t][ic] * p->weights[(size_t)t * cp + wc];
+    for (int t = 0; t < ntaps; ++t) acc += taps[t][ic] * w[4 * t];
     out[c] = requant(acc, p, c);
   }
 }

@@ -1,0 +1,111 @@
+"""Keras models with random weights, converted to int8 for real: the MLPerf Tiny reference
+architectures (MobileNetV1-0.25 for VWW, ResNet-8 for CIFAR-10) and small single-feature models
+that push the native kernels into their edge cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tinyml.models.reference import mobilenet_v1_025, resnet8
+
+
+def _convert(build: Callable[[Any], Any], shape: tuple[int, ...], low: float = -1.0, high: float = 1.0) -> bytes:
+    import keras
+
+    from tinyml.quantize.convert import keras_to_int8
+
+    keras.utils.set_random_seed(0)
+    model = build(keras)
+    for layer in model.layers:  # random BN statistics, so folded scales differ per channel
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            rng = np.random.default_rng(len(layer.name))
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
+                               rng.uniform(0.5, 1.5, n)])
+    rep = np.random.default_rng(1).uniform(low, high, (32, *shape)).astype(np.float32)
+    return keras_to_int8(model, rep)
+
+
+def conv_edges(keras: Any) -> Any:
+    """Odd channel counts, non-square kernels, stride 2 with SAME padding, dilation, VALID."""
+    L = keras.layers
+    inputs = keras.Input((11, 9, 3))
+    x = L.Conv2D(5, (3, 2), strides=2, padding="same", activation="relu")(inputs)
+    x = L.Conv2D(7, 3, dilation_rate=2, padding="same")(x)
+    x = L.Conv2D(3, (2, 3), padding="valid", activation="relu6")(x)
+    x = L.Conv2D(9, 1)(x)
+    x = L.Flatten()(x)
+    return keras.Model(inputs, L.Dense(5)(x))
+
+
+def depthwise_edges(keras: Any) -> Any:
+    """Depth multipliers 2 and 3, stride 2, 5x3 VALID, dilation, a 5x5 SAME in-place candidate."""
+    L = keras.layers
+    inputs = keras.Input((12, 10, 3))
+    x = L.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same", activation="relu")(inputs)
+    x = L.DepthwiseConv2D((5, 3), padding="valid")(x)
+    x = L.DepthwiseConv2D(3, dilation_rate=2, padding="same", depth_multiplier=3)(x)
+    x = L.Conv2D(8, 1, activation="relu")(x)
+    x = L.DepthwiseConv2D(5, padding="same")(x)
+    x = L.Flatten()(x)
+    return keras.Model(inputs, L.Dense(4)(x))
+
+
+def pool_edges(keras: Any) -> Any:
+    """Max and average pooling with SAME/VALID windows that overhang, then MEAN over H, W."""
+    L = keras.layers
+    inputs = keras.Input((10, 9, 4))
+    x = L.MaxPooling2D(3, strides=2, padding="same")(inputs)
+    x = L.AveragePooling2D(2, strides=1, padding="valid")(x)
+    x = L.Conv2D(6, 1, activation="relu")(x)
+    x = L.AveragePooling2D(3, strides=2, padding="same")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, L.Dense(3, activation="softmax")(x))
+
+
+def add_pad_softmax(keras: Any) -> Any:
+    """Explicit PAD before a VALID conv, residual ADDs (in place), softmax over a 4-D tensor."""
+    L = keras.layers
+    inputs = keras.Input((8, 8, 4))
+    y = L.Conv2D(4, 3, padding="valid")(L.ZeroPadding2D(((1, 1), (2, 0)))(inputs))
+    x = L.Add()([inputs, y])
+    z = L.Conv2D(4, 1, activation="relu")(x)
+    x = L.ReLU()(L.Add()([x, z]))
+    return keras.Model(inputs, L.Softmax()(L.Conv2D(6, 1)(x)))
+
+
+EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
+    # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
+    "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
+    "depthwise_edges": (depthwise_edges, (12, 10, 3), 0.01, 3.0),  # all positive: zero point -128
+    "pool_edges": (pool_edges, (10, 9, 4), -1.0, 1.0),
+    "add_pad_softmax": (add_pad_softmax, (8, 8, 4), -0.5, 2.0),
+}
+
+
+def edge_model(name: str) -> bytes:
+    build, shape, low, high = EDGE_MODELS[name]
+    return _convert(build, shape, low, high)
+
+
+def reference_model(name: str) -> bytes:
+    if name == "mobilenet_v1_025":
+        return _convert(mobilenet_v1_025, (96, 96, 3))
+    if name == "resnet8":
+        return _convert(resnet8, (32, 32, 3))
+    raise KeyError(name)
+
+
+def searched_mcunet() -> bytes:
+    """An MCUNet-style network searched for the emulated board (inverted residuals, ADD, MEAN)."""
+    from tinyml.boards import get_board
+    from tinyml.mcunet.search import search
+    from tinyml.models.mcunet import build_mcunet
+
+    result = search(get_board("qemu"), n_classes=4, samples=20, resolutions=(48,), widths=(0.35,), population=8,
+                    generations=2)
+    arch = result.best.arch
+    return _convert(lambda keras: build_mcunet(arch, keras), (arch.resolution, arch.resolution, 3))

@@ -1,0 +1,138 @@
+"""The code-generated native runtime, compiled with the host gcc and compared bit for bit with
+the TFLM host interpreter (emlearn-style) on many inputs: the DS-CNN trained here, a searched
+MCUNet-style network, MobileNetV1-0.25 and ResNet-8 with random weights, and small models that
+push each kernel into its edge cases."""
+
+from __future__ import annotations
+
+import shutil
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml.boards import get_board
+from tinyml.errors import UnsupportedOpError
+from tinyml.generate.project import generate
+from tinyml.native.emit import build_native
+from tinyml.native.host import build_host_runner, run_host
+from tinyml.tflite.interpreters import TflmRunner, tflm_arena_size
+from tinyml.tflite.model import load_model, parse_model
+from tinyml.train.rundir import RunDir
+
+from . import reference_models as refs
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs a host C compiler")
+
+INPUTS = 120
+
+
+@cache
+def _model_bytes(name: str) -> bytes:
+    if name in refs.EDGE_MODELS:
+        return refs.edge_model(name)
+    if name == "mcunet":
+        return refs.searched_mcunet()
+    return refs.reference_model(name)
+
+
+def _inputs(shape: tuple[int, ...], n: int, seed: int = 0) -> np.ndarray:
+    """Random int8 inputs plus the extremes (all -128, all 127, alternating)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, size=(n, *shape), dtype=np.int64)
+    x[0] = -128
+    x[1] = 127
+    x[2].reshape(-1)[::2] = -128
+    x[2].reshape(-1)[1::2] = 127
+    return x.astype(np.int8)
+
+
+def differential(model_path: Path, out: Path, n: int = INPUTS, weights: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    project = generate(model_path, get_board("qemu"), out / "project", runtime="native", name="m", weights=weights)
+    exe = build_host_runner(project.path, out / "host_runner")
+    model = load_model(model_path)
+    inp = model.input_tensors[0]
+    x = _inputs(inp.shape[1:], n)
+    ours = run_host(exe, x.reshape(n, -1), model.output_tensors[0].elements)
+    ref = TflmRunner(model.data).run(x).reshape(n, -1)
+    return ours, ref
+
+
+def _write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "model_int8.tflite"
+    path.write_bytes(data)
+    return path
+
+
+def test_dscnn_is_bit_exact_with_tflm(trained_run: Path, tmp_path: Path) -> None:
+    ours, ref = differential(RunDir(trained_run).int8_model, tmp_path)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+    assert len(np.unique(ref.argmax(axis=1))) > 1  # the inputs exercise more than one class
+
+
+@pytest.mark.parametrize("name", ["mcunet", "mobilenet_v1_025", "resnet8"])
+def test_reference_architectures_are_bit_exact_with_tflm(name: str, tmp_path: Path) -> None:
+    ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=100)
+    assert np.array_equal(ours, ref), f"{name}: {(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+
+
+@pytest.mark.parametrize("name", sorted(refs.EDGE_MODELS))
+def test_kernel_edge_cases_are_bit_exact_with_tflm(name: str, tmp_path: Path) -> None:
+    ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=200)
+    assert np.array_equal(ours, ref), f"{name}: {(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+
+
+def test_edge_models_reach_the_zero_point_extremes() -> None:
+    zps = {name: parse_model(_model_bytes(name)).input_tensors[0].quant.zero_point[0]  # type: ignore[union-attr]
+           for name in ("conv_edges", "depthwise_edges")}
+    assert zps == {"conv_edges": 127, "depthwise_edges": -128}
+    ops = {op for name in refs.EDGE_MODELS for op in parse_model(_model_bytes(name)).op_names}
+    assert {"MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "PAD", "ADD", "SOFTMAX", "DEPTHWISE_CONV_2D"} <= ops
+
+
+def test_int8_weight_layout_is_bit_exact_too(tmp_path: Path) -> None:
+    ours, ref = differential(_write(tmp_path, _model_bytes("depthwise_edges")), tmp_path, n=50, weights="int8")
+    assert np.array_equal(ours, ref)
+
+
+def test_plan_is_smaller_than_tflm_and_works_in_place(trained_run: Path) -> None:
+    model = load_model(RunDir(trained_run).int8_model)
+    native = build_native(model, "m", "model_int8.tflite")
+    in_place = {layer.opcode for layer in native.layers if native.plan.in_place[layer.index]}
+    assert {"DEPTHWISE_CONV_2D", "CONV_2D"} <= in_place
+    assert native.plan.arena_bytes < 0.6 * tflm_arena_size(model.data)
+    # no in-place: every pointwise/depthwise output needs its own buffer, so the arena grows
+    assert build_native(model, "m", "x", allow_in_place=False).plan.arena_bytes > native.plan.arena_bytes
+
+
+def test_planned_buffers_never_overlap_while_alive(trained_run: Path) -> None:
+    model = parse_model(_model_bytes("mcunet"))
+    native = build_native(model, "m", "x")
+    plan = native.plan
+    live: dict[int, tuple[int, int]] = {}
+    for pos, layer in enumerate(native.layers):
+        for t in (*layer.inputs, layer.output):
+            lo, hi = live.get(t, (pos, pos))
+            live[t] = (min(lo, pos), max(hi, pos))
+    tensors = sorted(live)
+    for i, a in enumerate(tensors):
+        for b in tensors[i + 1 :]:
+            if plan.tensor_offsets[a] == plan.tensor_offsets[b]:
+                continue  # shared on purpose: a view or an in-place kernel
+            overlap_t = not (live[a][1] < live[b][0] or live[b][1] < live[a][0])
+            ra = (plan.tensor_offsets[a], plan.tensor_offsets[a] + model.tensors[a].nbytes)
+            rb = (plan.tensor_offsets[b], plan.tensor_offsets[b] + model.tensors[b].nbytes)
+            overlap_m = ra[0] < rb[1] and rb[0] < ra[1]
+            assert not (overlap_t and overlap_m), f"tensors {a} and {b} collide"
+
+
+def test_unsupported_op_is_named(tmp_path: Path) -> None:
+    def tanh_model(keras):  # type: ignore[no-untyped-def]
+        inputs = keras.Input((4, 4, 2))
+        return keras.Model(inputs, keras.layers.Activation("tanh")(keras.layers.Conv2D(2, 1)(inputs)))
+
+    path = _write(tmp_path, refs._convert(tanh_model, (4, 4, 2)))
+    with pytest.raises(UnsupportedOpError, match=r"TANH.*--runtime tflm"):
+        generate(path, get_board("qemu"), tmp_path / "p", runtime="native")
+    assert not (tmp_path / "p").exists()  # nothing written

@@ -9,7 +9,10 @@ def generate(
     model: Path = typer.Argument(..., help="An int8 .tflite model."),
     board: str = typer.Option("qemu-stm32f405", help="Board id or alias (`tinyml boards`)."),
     out: Path = typer.Option(..., help="Project folder (new, or a project tinyml generated before)."),
-    runtime: str = typer.Option("tflm", help="tflm (TensorFlow Lite Micro) or echo (link test, no model code)."),
+    runtime: str = typer.Option("tflm", help="tflm (TensorFlow Lite Micro), native (code-generated C, no "
+                                "interpreter) or echo (link test, no model code)."),
+    weights: str = typer.Option("auto", help="native runtime: int16 (fastest), int8 (half the flash) or auto "
+                                "(int16 when it fits the board)."),
     name: str | None = typer.Option(None, help="Model name in the firmware (a C identifier)."),
     labels: str | None = typer.Option(None, help="Comma-separated class labels (default: from the run folder)."),
     force: bool = typer.Option(False, help="Write into a non-empty folder that is not a tinyml project."),
@@ -19,4 +22,4 @@ def generate(
     from tinyml.generate.project import generate as run_generate
 
     label_list = [s.strip() for s in labels.split(",")] if labels else None
-    run_generate(model, get_board(board), out, runtime, name, label_list, force)
+    run_generate(model, get_board(board), out, runtime, name, label_list, force, weights)

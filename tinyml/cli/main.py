@@ -10,7 +10,7 @@ import sys
 import typer
 
 from tinyml import __version__
-from tinyml.cli import analyze, boards, data, generate, quantize, search, tflm, train
+from tinyml.cli import analyze, boards, data, deploy, device, generate, quantize, search, tflm, train
 from tinyml.console import console
 from tinyml.errors import TinymlError
 
@@ -24,6 +24,12 @@ app.command("analyze")(analyze.analyze)
 app.command("search")(search.search)
 app.command("generate")(generate.generate)
 app.add_typer(tflm.app, name="tflm")
+app.command("build")(device.build)
+app.command("flash")(device.flash)
+app.command("bench")(device.bench)
+app.command("validate")(device.validate)
+app.command("devices")(device.devices)
+app.command("deploy")(deploy.deploy)
 
 
 def _version(value: bool) -> None:

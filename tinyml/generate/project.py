@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,17 +164,34 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", n
 
     copies = _static_files(board.port, runtime)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out, set(files) | set(copies))
     for rel, text in files.items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_text(text)
+        _write_if_changed(out / rel, text.encode())
     for rel, src in copies.items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, out / rel)
+        _write_if_changed(out / rel, src.read_bytes())
     listing = sorted([*files, *copies])
-    (out / MARKER).write_text(json.dumps({"board": board.id, "runtime": runtime, "model_sha256": facts.sha256,
-                                          "files": listing}, indent=2) + "\n")
+    _write_if_changed(out / MARKER, (json.dumps({"board": board.id, "runtime": runtime, "model_sha256": facts.sha256,
+                                                 "files": listing}, indent=2) + "\n").encode())
     console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files) in {out}")
     return GeneratedProject(out, board, runtime, tuple(listing), arena)
+
+
+def _remove_stale(out: Path, keep: set[str]) -> None:
+    """Files a previous generate wrote (another runtime or board) that this one does not: they would be built."""
+    marker = out / MARKER
+    if not marker.is_file():
+        return
+    for rel in json.loads(marker.read_text()).get("files", []):
+        if rel not in keep and (out / rel).is_file():
+            (out / rel).unlink()
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Unchanged files keep their timestamps, so re-generating an unchanged model rebuilds nothing."""
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 def _native_for(board: Board, model_path: Path, facts: ModelFacts, weights: str) -> NativeModel:

@@ -1,0 +1,63 @@
+"""The native runtime as firmware for the emulated STM32F405: generated, built by PlatformIO
+offline with Debian's arm-none-eabi-gcc (the Cortex-M4 DSP/SMLAD paths the host build does not
+exercise), run under QEMU behind the QEMU Target, and compared bit for bit with the TFLM host
+interpreter over the serial protocol."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml.boards import get_board
+from tinyml.build.firmware import build
+from tinyml.device import open_target
+from tinyml.device.session import Session
+from tinyml.generate.project import generate
+from tinyml.tflite.interpreters import TflmRunner
+from tinyml.tflite.model import load_model
+from tinyml.train.rundir import RunDir
+
+from .test_native import _inputs, _model_bytes, _write
+
+pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                                reason="needs gcc-arm-none-eabi and qemu-system-arm (scripts/bootstrap.sh)")
+
+
+def _on_qemu(model_path: Path, out: Path, n: int, weights: str = "auto") -> tuple[np.ndarray, np.ndarray, list, int]:
+    board = get_board("qemu")
+    project = generate(model_path, board, out / "project", runtime="native", name="m", weights=weights)
+    firmware = build(project.path)
+    assert firmware.sizes.flash > 0 and firmware.sizes.ram >= project.arena_bytes
+    model = load_model(model_path)
+    x = _inputs(model.input_tensors[0].shape[1:], n, seed=7)
+    with open_target(board, firmware.elf) as target:
+        session = Session(target)
+        session.wait_ready()
+        info = session.info()
+        assert (info.runtime, info.arena, info.tick_unit) == ("native", project.arena_bytes, "instructions")
+        ours = np.stack([session.run(row) for row in x])
+        ticks = [session.infer(1).ticks for _ in range(2)]
+        assert ticks[0] == ticks[1] and ticks[0]  # -icount shift=0: instruction counts repeat exactly
+        layers = session.layers()
+        session.exit()
+        assert target.wait_exit() == 0  # type: ignore[attr-defined]
+    ref = TflmRunner(model.data).run(x).reshape(n, -1)
+    assert [layer.name for layer in layers] == [op.opcode for op in model.operators]
+    return ours, ref, layers, int(ticks[0] or 0)
+
+
+def test_dscnn_firmware_is_bit_exact_on_the_emulated_stm32(trained_run: Path, tmp_path: Path) -> None:
+    ours, ref, layers, ticks = _on_qemu(RunDir(trained_run).int8_model, tmp_path, n=40)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+    assert sum(layer.ticks for layer in layers) <= ticks
+
+
+@pytest.mark.parametrize(("name", "weights"), [("conv_edges", "int16"), ("conv_edges", "int8"),
+                                               ("depthwise_edges", "auto"), ("add_pad_softmax", "auto"),
+                                               ("mcunet", "int8")])
+def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str, tmp_path: Path) -> None:
+    ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes(name)), tmp_path, n=8, weights=weights)
+    assert np.array_equal(ours, ref), f"{name}: {(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"

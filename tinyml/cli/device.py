@@ -1,0 +1,94 @@
+"""`tinyml build`, `flash`, `bench`, `validate`, `devices`: thin wrappers over tinyml.build,
+tinyml.device and tinyml.measure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tinyml.console import console
+
+
+def build(project: Path = typer.Argument(..., help="A project made by `tinyml generate`.")) -> None:
+    """Build PROJECT with PlatformIO (offline for the emulated board) and print its flash/RAM use."""
+    from tinyml.build.firmware import build as run_build
+
+    with console.status("building with PlatformIO"):
+        firmware = run_build(project)
+    console.print(f"{firmware.elf}: flash {firmware.sizes.flash:,} B, RAM {firmware.sizes.ram:,} B")
+
+
+def flash(project: Path = typer.Argument(..., help="A built project."),
+          port: str | None = typer.Option(None, help="Serial port (default: found by the board's USB ids).")) -> None:
+    """Build and flash PROJECT to its board (the emulated board needs no flashing: QEMU loads the ELF)."""
+    from tinyml.build.firmware import build as run_build
+    from tinyml.build.firmware import upload
+
+    with console.status("building and flashing with PlatformIO"):
+        firmware = run_build(project)
+        upload(project, port)
+    where = "QEMU loads it at run time" if firmware.board.target == "qemu" else "flashed"
+    console.print(f"{firmware.elf}: {where}")
+
+
+def bench(project: Path = typer.Argument(..., help="A built project (its board and firmware ELF)."),
+          port: str | None = typer.Option(None, help="Serial port of a real board (default: by USB ids)."),
+          runs: int = typer.Option(20, min=1, help="Timed single-inference runs."),
+          out: Path | None = typer.Option(None, help="Folder for bench.json, bench.md, layers.svg "
+                                                      "(default: PROJECT/report).")) -> None:
+    """Measure latency (median, p90, min, max), per-layer timing, flash and RAM on the device."""
+    from tinyml.build.elf import elf_sizes
+    from tinyml.build.firmware import find_elf, project_board
+    from tinyml.measure.bench import bench as run_bench
+    from tinyml.measure.connect import session_for
+
+    board, _ = project_board(project)
+    elf = find_elf(project, board)
+    with console.status(f"benchmarking on {board.id}"), session_for(board, elf, port) as session:
+        result = run_bench(session, runs, board.id, elf_sizes(elf))
+    files = result.write(out or Path(project) / "report")
+    console.print(result.to_markdown())
+    console.print(f"written: {', '.join(str(f) for f in files)}")
+
+
+def validate(project: Path = typer.Argument(..., help="A built project."),
+             model: Path = typer.Option(..., help="The int8 .tflite the project was generated from."),
+             run: Path | None = typer.Option(None, help="Training run: test inputs and labels from its dataset "
+                                                         "(default: random inputs, no accuracy)."),
+             samples: int = typer.Option(50, min=1, help="Inputs to send."),
+             port: str | None = typer.Option(None, help="Serial port of a real board.")) -> None:
+    """Compare on-device int8 outputs with the TFLM host interpreter bit for bit (and accuracy with --run)."""
+    import numpy as np
+
+    from tinyml.build.firmware import find_elf, project_board
+    from tinyml.deploy.pipeline import _validation_inputs
+    from tinyml.measure.connect import session_for
+    from tinyml.measure.validate import validate as run_validate
+    from tinyml.tflite.model import load_model
+    from tinyml.train.rundir import RunDir
+
+    board, _ = project_board(project)
+    elf = find_elf(project, board)
+    labels = None
+    if run is not None:
+        x, labels = _validation_inputs(RunDir(run), model, samples)
+    else:
+        shape = load_model(model).input_tensors[0].shape[1:]
+        x = np.random.default_rng(0).integers(-128, 128, (samples, *shape)).astype(np.int8)
+    with console.status(f"validating on {board.id}"), session_for(board, elf, port) as session:
+        result = run_validate(session, model.read_bytes(), x, board.id, labels)
+    path = result.write(Path(project) / "report")
+    console.print(f"{board.id}: {result.describe()} -> {path}")
+
+
+def devices() -> None:
+    """List serial ports and the boards whose USB ids match them."""
+    from serial.tools import list_ports
+
+    from tinyml.boards import all_boards
+
+    for port in list_ports.comports():
+        vid_pid = f"{port.vid:04X}:{port.pid:04X}" if port.vid is not None else "-"
+        boards = [b.id for b in all_boards() if any(u.vid == port.vid and u.pid == port.pid for u in b.usb_ids)]
+        console.print(f"{port.device}  {vid_pid}  {port.description}  {', '.join(boards) or ''}")

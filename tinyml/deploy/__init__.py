@@ -1,0 +1,1 @@
+"""``tinyml deploy``: data -> train -> quantize -> generate -> build -> flash -> bench -> validate."""

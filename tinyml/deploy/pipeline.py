@@ -1,0 +1,166 @@
+"""The whole pipeline as cached stages, one progress/log channel, one report.
+
+Every stage reuses its output when its inputs have not changed: the synthetic dataset (manifest),
+training (a finished run with the same settings), quantization (the float model's hash),
+generation (files rewritten only when their bytes change) and PlatformIO's incremental build —
+so re-deploying an unchanged model retrains nothing and rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml import console
+from tinyml.boards import Board
+from tinyml.build.firmware import build, upload
+from tinyml.errors import TinymlError
+from tinyml.generate.project import generate
+from tinyml.measure.bench import BenchResult, bench
+from tinyml.measure.connect import session_for
+from tinyml.measure.validate import ValidationResult, validate
+from tinyml.tflite.interpreters import quantize_input
+from tinyml.tflite.model import load_model
+from tinyml.train.rundir import RunDir
+
+TASKS = ("kws", "image")
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    task: str
+    board: Board
+    work: Path
+    data: str = "synth"  # "synth" or a dataset folder
+    runtime: str = "native"
+    port: str | None = None
+    epochs: int | None = None  # None: the task's default
+    per_word: int = 300  # synthetic KWS clips per word
+    bench_runs: int = 20
+    validate_samples: int = 50
+
+
+@dataclass
+class DeployReport:
+    task: str
+    board: str
+    runtime: str
+    run: str
+    project: str
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    bench: dict[str, object] | None = None
+    validation: dict[str, object] | None = None
+    int8_accuracy: float | None = None
+
+
+def _stage(report: DeployReport, name: str, start: float) -> None:
+    report.stages[name] = round(time.monotonic() - start, 1)
+
+
+def _dataset(cfg: DeployConfig) -> Path:
+    if cfg.data != "synth":
+        path = Path(cfg.data)
+        if not path.is_dir():
+            raise TinymlError(f"dataset folder {path} does not exist; pass --data synth or a Speech Commands / image "
+                              "folder")
+        return path
+    if cfg.task == "kws":
+        from tinyml.datasets.synth import SynthConfig, synthesize
+
+        return synthesize(cfg.work / "synth-kws", SynthConfig(per_word=cfg.per_word))
+    from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images
+
+    return synthesize_images(cfg.work / "synth-images", SynthImageConfig(4, 200, 48, seed=0))
+
+
+def _train(cfg: DeployConfig, data: Path) -> Path:
+    run = cfg.work / f"{cfg.task}-run"
+    if cfg.task == "kws":
+        from tinyml.train.kws import TrainConfig, train_kws
+
+        train_kws(TrainConfig(data=str(data), epochs=cfg.epochs or 20), run)
+    else:
+        from tinyml.train.image import ImageTrainConfig, train_image
+
+        train_image(ImageTrainConfig(data=str(data), board=cfg.board.id, epochs=cfg.epochs or 10), run)
+    return run
+
+
+def _validation_inputs(run: RunDir, model_path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
+    from tinyml.train.tasks import task_arrays
+
+    arrays = task_arrays(run.read_config())
+    model = load_model(model_path)
+    q = model.input_tensors[0].quant
+    assert q is not None
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(arrays.y_eval), size=min(n, len(arrays.y_eval)), replace=False)
+    x = quantize_input(arrays.x_eval[pick], q.scale[0], q.zero_point[0])
+    return x, arrays.y_eval[pick]
+
+
+def deploy(cfg: DeployConfig) -> DeployReport:
+    if cfg.task not in TASKS:
+        raise TinymlError(f"unknown task '{cfg.task}'; choose one of: {', '.join(TASKS)}")
+    from tinyml.quantize.service import quantize_run
+
+    cfg.work.mkdir(parents=True, exist_ok=True)
+    project_dir = cfg.work / f"firmware-{cfg.board.id}-{cfg.runtime}"
+    report = DeployReport(cfg.task, cfg.board.id, cfg.runtime, str(cfg.work / f"{cfg.task}-run"), str(project_dir))
+
+    t = time.monotonic()
+    console.step(f"[1/7] data ({'synthetic, espeak-ng' if cfg.data == 'synth' and cfg.task == 'kws' else cfg.data})")
+    data = _dataset(cfg)
+    _stage(report, "data", t)
+
+    t = time.monotonic()
+    console.step("[2/7] train")
+    run = RunDir(_train(cfg, data))
+    _stage(report, "train", t)
+
+    t = time.monotonic()
+    console.step("[3/7] quantize (full int8)")
+    quant = quantize_run(run.path)
+    report.int8_accuracy = quant.int8_accuracy
+    _stage(report, "quantize", t)
+
+    t = time.monotonic()
+    console.step(f"[4/7] generate ({cfg.runtime} runtime, {cfg.board.id})")
+    project = generate(run.int8_model, cfg.board, project_dir, runtime=cfg.runtime, name=cfg.task, force=False)
+    _stage(report, "generate", t)
+
+    t = time.monotonic()
+    console.step("[5/7] build (PlatformIO)")
+    firmware = build(project.path)
+    console.info(f"firmware: flash {firmware.sizes.flash:,} B, RAM {firmware.sizes.ram:,} B ({firmware.elf})")
+    _stage(report, "build", t)
+
+    t = time.monotonic()
+    console.step("[6/7] flash" + (" (emulated board: QEMU loads the ELF)" if cfg.board.target == "qemu" else ""))
+    upload(project.path, cfg.port)
+    _stage(report, "flash", t)
+
+    t = time.monotonic()
+    console.step(f"[7/7] bench ({cfg.bench_runs} runs) and validate ({cfg.validate_samples} test inputs)")
+    x, y = _validation_inputs(run, run.int8_model, cfg.validate_samples)
+    with session_for(cfg.board, firmware.elf, cfg.port) as session:
+        result: BenchResult = bench(session, cfg.bench_runs, cfg.board.id, firmware.sizes)
+        check: ValidationResult = validate(session, run.int8_model.read_bytes(), x, cfg.board.id, y)
+    _stage(report, "measure", t)
+    out = cfg.work / "report"
+    result.write(out)
+    check.write(out)
+    report.bench = result.to_json()
+    report.validation = {**asdict(check), "match_rate": check.match_rate}
+    (out / "deploy.json").write_text(json.dumps(asdict(report), indent=2, default=str) + "\n")
+    med = result.stat("median")
+    console.info(f"{cfg.task} on {cfg.board.id} ({cfg.runtime}): {med:,} {result.tick_unit} per inference "
+                 f"({result.us(med):,.0f} µs), arena {result.arena_bytes:,} B, flash {firmware.sizes.flash:,} B, "
+                 f"RAM {firmware.sizes.ram:,} B")
+    console.info(f"validation: {check.describe()}")
+    console.info(f"report: {out}")
+    return report

@@ -1,0 +1,134 @@
+"""The emulated board: firmware under ``qemu-system-arm`` with ``-icount shift=0`` (one timer tick
+per executed instruction, identical run to run) and semihosting exit. Its UART is a TCP socket QEMU
+opens before the guest starts and waits on (``server=on,wait=on``), so no boot output is lost."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import serial
+
+from tinyml.boards import Board
+from tinyml.device.target import (
+    EMULATOR_START_DEADLINE_S,
+    LINE_DEADLINE_S,
+    DeviceError,
+    LineBuffer,
+    Target,
+    deadline,
+    remaining,
+)
+from tinyml.errors import ToolMissingError
+
+EXIT_DEADLINE_S = 5.0
+READ_CHUNK = 4096
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def qemu_command(board: Board, elf: Path, port: int) -> list[str]:
+    assert board.emulator is not None
+    return [board.emulator.binary, "-M", board.emulator.machine, "-nographic", "-monitor", "none",
+            # nodelay: the firmware writes byte by byte; with Nagle each reply would wait ~40 ms for an ACK
+            "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
+            "-serial", "chardev:uart0",
+            "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+
+
+class QemuTarget(Target):
+    def __init__(self, board: Board, elf: Path) -> None:
+        if board.emulator is None:
+            raise DeviceError(f"board {board.id} has no emulator; use a serial port (--port)")
+        self.board = board
+        self.elf = Path(elf)
+        self.name = f"QEMU {board.emulator.machine}"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._link: serial.SerialBase | None = None
+        self._lines = LineBuffer()
+
+    def open(self) -> None:
+        assert self.board.emulator is not None
+        binary = self.board.emulator.binary
+        if shutil.which(binary) is None:
+            raise ToolMissingError(f"{binary} not found; install it (apt-get install qemu-system-arm, or run "
+                                   "scripts/bootstrap.sh)")
+        if not self.elf.is_file():
+            raise DeviceError(f"firmware {self.elf} does not exist; build it first (`tinyml build`)")
+        port = _free_port()
+        self._proc = subprocess.Popen(qemu_command(self.board, self.elf, port), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        until = deadline(EMULATOR_START_DEADLINE_S)
+        while True:
+            if self._proc.poll() is not None:
+                out = self._proc.stdout.read().decode(errors="replace").strip() if self._proc.stdout else ""
+                raise DeviceError(f"QEMU exited at start ({out.splitlines()[-1] if out else 'no output'}); "
+                                  f"check {self.elf} is firmware for {self.board.id}")
+            try:
+                self._link = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=0)
+                sock = getattr(self._link, "_socket", None)
+                if sock is not None:  # commands are tiny: without this, Nagle adds ~40 ms to each round trip
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return
+            except serial.SerialException:
+                if remaining(until) == 0:
+                    self.close()
+                    raise DeviceError(f"QEMU did not open its serial socket within {EMULATOR_START_DEADLINE_S:.0f} s"
+                                      ) from None
+                time.sleep(0.02)
+
+    def readline(self, timeout: float = LINE_DEADLINE_S) -> str | None:
+        if self._link is None:
+            raise DeviceError("the emulator is not running; open() it first")
+        until = deadline(timeout)
+        while True:
+            line = self._lines.pop()
+            if line is not None:
+                return line
+            self._link.timeout = min(0.05, remaining(until))
+            try:
+                data = self._link.read(max(1, min(READ_CHUNK, self._link.in_waiting)))
+            except serial.SerialException as err:
+                raise DeviceError(f"lost the emulator's serial link ({err}); the firmware may have crashed") from err
+            if data:
+                self._lines.feed(data)
+            elif self._proc is not None and self._proc.poll() is not None:
+                return self._lines.pop()
+            elif remaining(until) == 0:
+                return None
+
+    def write(self, data: bytes) -> None:
+        if self._link is None:
+            raise DeviceError("the emulator is not running; open() it first")
+        self._link.write(data)
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def wait_exit(self, timeout: float = EXIT_DEADLINE_S) -> int | None:
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait(timeout=EXIT_DEADLINE_S)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None

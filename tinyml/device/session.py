@@ -1,0 +1,119 @@
+"""A conversation with tinyml firmware over any Target: wait for it to be ready, send commands,
+collect each response up to its ``m-ready`` within a named deadline, and turn responses into
+results with the pure parser in ``tinyml.device.protocol``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyml.device import protocol as p
+from tinyml.device.target import BOOT_DEADLINE_S, RESPONSE_DEADLINE_S, DeviceError, Target, deadline, remaining
+
+GARBAGE_LIMIT = 50  # this many unparseable lines in one response: the baud rate or the firmware is wrong
+WAKE_COMMAND = p.command("name")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    runtime: str
+    model: str
+    arena: int
+    input_bytes: int
+    output_bytes: int
+    ticks_hz: int
+    tick_unit: str
+
+
+class Session:
+    def __init__(self, target: Target, response_deadline_s: float = RESPONSE_DEADLINE_S) -> None:
+        self.target = target
+        self.response_deadline_s = response_deadline_s
+        self.log: list[str] = []  # every line received, for reports and bug reports
+
+    def wait_ready(self, boot_deadline_s: float = BOOT_DEADLINE_S) -> None:
+        """Until the firmware's first m-ready; a board that booted before we connected is woken with `name%`."""
+        until = deadline(boot_deadline_s)
+        woken = False
+        garbage = 0
+        while remaining(until) > 0:
+            line = self.target.readline(min(remaining(until), 1.0))
+            if line is None:
+                if not woken:
+                    self.target.write(WAKE_COMMAND)
+                    woken = True
+                continue
+            self.log.append(line)
+            event = p.parse_line(line)
+            if isinstance(event, p.Ready):
+                return
+            if isinstance(event, p.Garbage) and line.strip():
+                garbage += 1
+                if garbage > GARBAGE_LIMIT:
+                    raise DeviceError(f"{self.target.name} sends garbage ({line[:40]!r}…); check the baud rate "
+                                      "and that tinyml firmware is flashed")
+        raise DeviceError(f"{self.target.name} stayed silent for {boot_deadline_s:.0f} s after reset; check that "
+                          "tinyml firmware is flashed and the port/baud are right")
+
+    def send(self, cmd: bytes, deadline_s: float | None = None) -> list[p.Event]:
+        """One command's response (the events up to and including m-ready)."""
+        self.target.write(cmd)
+        allowed = deadline_s if deadline_s is not None else self.response_deadline_s
+        until = deadline(allowed)
+        events: list[p.Event] = []
+        garbage = 0
+        while True:
+            line = self.target.readline(remaining(until))
+            if line is None:
+                what = cmd.decode(errors="replace")
+                got = f"; last line: {self.log[-1][:60]!r}" if events else ""
+                raise DeviceError(f"no complete answer to `{what}` within {allowed:.0f} s{got} — the device hung, "
+                                  "reset, or the link is broken")
+            if not line.strip():
+                continue  # blank lines (a \r\n split across reads, or the firmware's own) carry nothing
+            self.log.append(line)
+            event = p.parse_line(line)
+            if isinstance(event, p.Garbage):
+                garbage += 1
+                if garbage > GARBAGE_LIMIT:
+                    raise DeviceError(f"{self.target.name} answers garbage ({line[:40]!r}…); check the baud rate")
+                continue
+            if isinstance(event, p.InitDone) and events:
+                raise DeviceError(f"{self.target.name} reset while running `{cmd.decode(errors='replace')}`; "
+                                  "check its power supply and stack/heap sizes")
+            events.append(event)
+            if isinstance(event, p.Ready):
+                return events
+
+    def info(self) -> DeviceInfo:
+        values = p.info(self.send(p.command("tinyml", "info")))
+        try:
+            return DeviceInfo(values["runtime"], values["model"], int(values["arena"]), int(values["input"]),
+                              int(values["output"]), int(values["ticks-hz"]), values["tick-unit"])
+        except (KeyError, ValueError) as err:
+            raise DeviceError(f"{self.target.name} answered `tinyml info` without {err}; is this tinyml firmware?"
+                              ) from err
+
+    def load(self, data: bytes) -> None:
+        for cmd in p.load_commands(data):
+            if errs := p.errors_in(self.send(cmd)):
+                raise DeviceError(f"the device refused the input: {errs[0]}")
+
+    def infer(self, runs: int = 1, warmup: int = 0, deadline_s: float | None = None) -> p.Inference:
+        return p.inference(self.send(p.command("infer", runs, warmup), deadline_s))
+
+    def run(self, x: np.ndarray, deadline_s: float | None = None) -> np.ndarray:
+        """Load one int8 input, run it once, return the raw int8 output."""
+        self.load(np.ascontiguousarray(x, dtype=np.int8).tobytes())
+        result = self.infer(1, 0, deadline_s)
+        if result.raw is None:
+            raise DeviceError("the firmware did not report raw outputs (m-tinyml-out); update it")
+        return np.array(result.raw, dtype=np.int8)
+
+    def layers(self) -> list[p.Layer]:
+        return p.layers(self.send(p.command("tinyml", "layers")))
+
+    def exit(self) -> None:
+        """Ask the firmware to leave (QEMU exits; boards reset or idle)."""
+        self.target.write(p.command("tinyml", "exit"))

@@ -1,0 +1,72 @@
+"""``tinyml bench``: latency over N single-inference runs (median, p90, min, max — in ticks, and
+in µs where ticks are time), per-layer ticks, and the firmware's flash/RAM from its ELF."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.build.elf import ElfSizes
+from tinyml.device.session import Session
+from tinyml.generate.render import render
+
+INFER_DEADLINE_S = 60.0  # one inference of a large model on a slow board
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    board: str
+    runtime: str
+    model: str
+    runs: int
+    tick_unit: str  # cycles, instructions or us
+    ticks_hz: int
+    ticks: tuple[int, ...]  # per run
+    arena_bytes: int
+    flash_bytes: int | None
+    ram_bytes: int | None
+    layers: tuple[tuple[str, int], ...]  # (operator, ticks) of the last run
+
+    def stat(self, name: str) -> int:
+        values = np.array(self.ticks)
+        return int({"median": np.median(values), "p90": np.percentile(values, 90), "min": values.min(),
+                    "max": values.max()}[name])
+
+    def us(self, ticks: int) -> float:
+        return ticks * 1e6 / self.ticks_hz
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["summary"] = {k: self.stat(k) for k in ("median", "p90", "min", "max")}
+        data["summary_us"] = {k: round(self.us(self.stat(k)), 1) for k in ("median", "p90", "min", "max")}
+        return data
+
+    def to_markdown(self) -> str:
+        return render("report/bench.md.j2", r=self)
+
+    def to_svg(self) -> str:
+        top = max((t for _, t in self.layers), default=1) or 1
+        bars = [(i, name, ticks, 400 * ticks / top) for i, (name, ticks) in enumerate(self.layers)]
+        return render("report/layers.svg.j2", r=self, bars=bars)
+
+    def write(self, out: Path) -> list[Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        files = {"bench.json": json.dumps(self.to_json(), indent=2) + "\n", "bench.md": self.to_markdown(),
+                 "layers.svg": self.to_svg()}
+        for name, text in files.items():
+            (out / name).write_text(text)
+        return [out / name for name in files]
+
+
+def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None) -> BenchResult:
+    info = session.info()
+    ticks = []
+    for _ in range(runs):
+        result = session.infer(1, 0, INFER_DEADLINE_S)
+        ticks.append(int(result.ticks if result.ticks is not None else result.lap_us))
+    layers = tuple((layer.name, layer.ticks) for layer in session.layers())
+    return BenchResult(board, info.runtime, info.model, runs, info.tick_unit, info.ticks_hz, tuple(ticks), info.arena,
+                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers)

@@ -18,10 +18,6 @@
 #define USART_CR1_UE (1u << 13)
 #define USART_CR1_TE (1u << 3)
 #define USART_CR1_RE (1u << 2)
-#define USART_CR1_RXNEIE (1u << 5)
-#define NVIC_ISER(n) REG(0xE000E100u + 4u * (n))
-#define NVIC_ICPR(n) REG(0xE000E280u + 4u * (n))
-#define USART1_IRQ 37u
 #define TIM_CR1 REG(TM_TIMER_BASE + 0x00u)
 #define TIM_EGR REG(TM_TIMER_BASE + 0x14u)
 #define TIM_CNT REG(TM_TIMER_BASE + 0x24u)
@@ -33,12 +29,9 @@ void tm_port_init(void) {
   REG(TM_RCC_BASE + TM_RCC_APB2ENR_OFFSET) |= TM_RCC_USART_ENABLE;
   REG(TM_RCC_BASE + TM_RCC_APB1ENR_OFFSET) |= TM_RCC_TIMER_ENABLE;
   USART_BRR = TM_BOARD_CLOCK_HZ / TM_BOARD_BAUD;
-  /* Interrupts stay masked (PRIMASK); the USART's RX interrupt is enabled only so that a pending
-   * one wakes WFI: an idle firmware sleeps instead of spinning, and QEMU then serves the serial
-   * link at once (a spinning guest under -icount answers ~50 ms late). */
-  __asm__ volatile("cpsid i" ::: "memory");
-  USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_RXNEIE;
-  NVIC_ISER(USART1_IRQ / 32u) = 1u << (USART1_IRQ % 32u);
+  /* Polled, no WFI: sleeping under -icount lets QEMU warp the virtual clock, and the warp can land
+   * inside the next timed inference (a few dozen ticks of jitter); spinning keeps counts exact. */
+  USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
   TIM_PSC = 0;
   TIM_ARR = 0xFFFFFFFFu;
   TIM_EGR = 1u;
@@ -53,13 +46,7 @@ void tm_port_write(const char *data, size_t len) {
   }
 }
 
-int tm_port_read(void) {
-  if (USART_SR & USART_SR_RXNE) return (int)(USART_DR & 0xFFu);
-  NVIC_ICPR(USART1_IRQ / 32u) = 1u << (USART1_IRQ % 32u);
-  if (USART_SR & USART_SR_RXNE) return (int)(USART_DR & 0xFFu); /* arrived while clearing */
-  __asm__ volatile("dsb\n\twfi" ::: "memory"); /* a byte arriving from now on re-pends the IRQ and wakes us */
-  return -1;
-}
+int tm_port_read(void) { return (USART_SR & USART_SR_RXNE) ? (int)(USART_DR & 0xFFu) : -1; }
 
 uint32_t tm_port_ticks(void) { return TIM_CNT; }
 uint32_t tm_port_ticks_hz(void) { return TM_TIMER_HZ; }

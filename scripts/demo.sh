@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# The main job: synthesize a small keyword-spotting dataset offline, train the DS-CNN,
-# quantize it to full int8, and check it under the TFLite Micro host interpreter.
-# Outputs land in work/ (dataset in work/synth-kws, run in work/kws-run).
+# The main job: deploy keyword spotting to the emulated STM32F405 — synthesize a keyword dataset
+# offline (espeak-ng), train the DS-CNN, quantize it to full int8, generate the code-generated
+# native firmware, build it with PlatformIO, run it under QEMU, and print on-device latency,
+# RAM/flash and a bit-exact validation against the TFLite Micro host interpreter.
+# Everything lands in work/deploy/kws/ (report/ holds bench.md, layers.svg, validate.json).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TINYML_ROOT"
-tinyml data synth-kws work/synth-kws --per-word "${TINYML_DEMO_PER_WORD:-300}"
-tinyml train kws --data work/synth-kws --out work/kws-run --epochs "${TINYML_DEMO_EPOCHS:-20}"
-tinyml quantize work/kws-run
-tinyml analyze work/kws-run/model_int8.tflite --board qemu-stm32f405
+tinyml deploy kws --work work/deploy --per-word "${TINYML_DEMO_PER_WORD:-300}" --epochs "${TINYML_DEMO_EPOCHS:-20}" "$@"

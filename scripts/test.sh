@@ -3,5 +3,5 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TINYML_ROOT"
-ruff check tinyml tests benchmarks
+ruff check tinyml tests benchmarks examples
 python -m pytest "$@"

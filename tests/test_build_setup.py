@@ -40,3 +40,17 @@ def test_export_without_sources_says_what_to_set(tmp_path: Path, monkeypatch: py
     (tmp_path / tflm.DOWNLOADS / "flatbuffers").mkdir(parents=True)
     with pytest.raises(ToolMissingError, match="lacks gemmlowp, ruy, cmsis_nn, cmsis, kissfft"):
         tflm.export_tflm()
+
+
+def test_building_tflm_firmware_without_sources_says_how_to_get_them(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyml.boards import get_board
+    from tinyml.build.firmware import build
+    from tinyml.generate.project import generate
+
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("TINYML_TFLM_DIR", raising=False)
+    tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
+    project = generate(tiny, get_board("qemu"), tmp_path / "fw", runtime="tflm", name="tiny")
+    with pytest.raises(ToolMissingError, match="TINYML_TFLM_DIR.*or use --runtime native, which needs no TFLM"):
+        build(project.path)

@@ -5,7 +5,10 @@ native firmware built by PlatformIO offline, QEMU over the serial Target), then 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,14 @@ def test_device_commands_fail_with_one_line_on_a_project_that_is_not_built(tmp_p
                                                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", str(tmp_path)]) == 1
     assert "is not a tinyml project" in capsys.readouterr().err
+
+
+def test_hil_example_drives_the_deployed_board(deployed: Path) -> None:
+    """examples/hil is a user's pytest suite: run it for real against the emulated board."""
+    example = Path(__file__).parent.parent / "examples" / "hil"
+    env = {**os.environ, "TINYML_PROJECT": str(deployed / "firmware-qemu-stm32f405-native"),
+           "TINYML_MODEL": str(deployed / "kws-run" / "model_int8.tflite")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example)], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "3 passed" in result.stdout

@@ -81,6 +81,10 @@ def find_elf(project: Path, board: Board) -> Path:
 def build(project: Path) -> Firmware:
     project = Path(project)
     board, runtime = project_board(project)
+    if runtime == "tflm" and board.port != "esp_idf":  # ESP-IDF fetches esp-tflite-micro by itself
+        from tinyml.build.tflm import export_tflm
+
+        export_tflm()  # the project's lib_deps points at the exported tree; says how to get TFLM if missing
     _pio(project, ["-e", board.id], BUILD_DEADLINE_S, "build")
     elf = find_elf(project, board)
     return Firmware(project, board, runtime, elf, elf_sizes(elf))

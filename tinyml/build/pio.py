@@ -29,10 +29,16 @@ def core_dir() -> Path:
     return Path(os.environ.get("PLATFORMIO_CORE_DIR", default))
 
 
+def build_cache_dir() -> Path:
+    """Object files shared by every project's builds (TFLM compiles once, not once per project)."""
+    return core_dir().parent / "build-cache"
+
+
 def environment() -> dict[str, str]:
     """The environment every PlatformIO call runs with."""
     return {**os.environ, "PLATFORMIO_CORE_DIR": str(core_dir()), "PLATFORMIO_DISABLE_UPGRADE_CHECK": "true",
-            "PLATFORMIO_NO_ANSI": "true"}
+            "PLATFORMIO_NO_ANSI": "true",
+            "PLATFORMIO_BUILD_CACHE_DIR": os.environ.get("PLATFORMIO_BUILD_CACHE_DIR", str(build_cache_dir()))}
 
 
 def seed_scons(core: Path | None = None) -> Path:

@@ -64,8 +64,8 @@ def _checkout() -> Path:
     if not value:
         raise ToolMissingError(
             "TensorFlow Lite Micro sources are needed to build TFLM firmware for Cortex-M: set TINYML_TFLM_DIR to a "
-            f"tflite-micro checkout (commit {TFLM_PIN[:12]}) with its third-party code in {DOWNLOADS}/, or use "
-            "--runtime echo")
+            f"tflite-micro checkout (commit {TFLM_PIN[:12]}) with its third-party code in {DOWNLOADS}/ (README: "
+            "'Firmware projects'), or use --runtime native, which needs no TFLM")
     root = Path(value).expanduser()
     if not (root / "tensorflow/lite/micro/tools/project_generation/create_tflm_tree.py").is_file():
         raise ToolMissingError(f"TINYML_TFLM_DIR={root} is not a tflite-micro checkout; point it at one")

@@ -13,6 +13,7 @@ from pathlib import Path
 import serial
 
 from tinyml.boards import Board
+from tinyml.device.link import read_available
 from tinyml.device.target import (
     EMULATOR_START_DEADLINE_S,
     LINE_DEADLINE_S,
@@ -20,12 +21,12 @@ from tinyml.device.target import (
     LineBuffer,
     Target,
     deadline,
+    read_line,
     remaining,
 )
 from tinyml.errors import ToolMissingError
 
 EXIT_DEADLINE_S = 5.0
-READ_CHUNK = 4096
 
 
 def _free_port() -> int:
@@ -84,25 +85,15 @@ class QemuTarget(Target):
                                       ) from None
                 time.sleep(0.02)
 
+    def _read_some(self, wait_s: float) -> bytes:
+        assert self._link is not None
+        return read_available(self._link, wait_s, "lost the emulator's serial link; the firmware may have crashed")
+
     def readline(self, timeout: float = LINE_DEADLINE_S) -> str | None:
         if self._link is None:
             raise DeviceError("the emulator is not running; open() it first")
-        until = deadline(timeout)
-        while True:
-            line = self._lines.pop()
-            if line is not None:
-                return line
-            self._link.timeout = min(0.05, remaining(until))
-            try:
-                data = self._link.read(max(1, min(READ_CHUNK, self._link.in_waiting)))
-            except serial.SerialException as err:
-                raise DeviceError(f"lost the emulator's serial link ({err}); the firmware may have crashed") from err
-            if data:
-                self._lines.feed(data)
-            elif self._proc is not None and self._proc.poll() is not None:
-                return self._lines.pop()
-            elif remaining(until) == 0:
-                return None
+        return read_line(self._lines, self._read_some, timeout,
+                         lambda: self._proc is not None and self._proc.poll() is not None)
 
     def write(self, data: bytes) -> None:
         if self._link is None:

@@ -11,9 +11,9 @@ import serial
 from serial.tools import list_ports
 
 from tinyml.boards import Board
-from tinyml.device.target import LINE_DEADLINE_S, DeviceError, LineBuffer, Target, deadline, remaining
+from tinyml.device.link import read_available
+from tinyml.device.target import LINE_DEADLINE_S, DeviceError, LineBuffer, Target, read_line
 
-READ_CHUNK = 1024
 RESET_PULSE_S = 0.1
 
 
@@ -56,23 +56,14 @@ class SerialTarget(Target):
             self._link.rts = False
         self._link.reset_input_buffer()
 
+    def _read_some(self, wait_s: float) -> bytes:
+        assert self._link is not None
+        return read_available(self._link, wait_s, f"{self.port} went away; was the board unplugged or reset?")
+
     def readline(self, timeout: float = LINE_DEADLINE_S) -> str | None:
         if self._link is None:
             raise DeviceError(f"{self.port} is not open")
-        until = deadline(timeout)
-        while True:
-            line = self._lines.pop()
-            if line is not None:
-                return line
-            self._link.timeout = min(0.05, remaining(until))
-            try:
-                data = self._link.read(max(1, min(READ_CHUNK, self._link.in_waiting)))
-            except serial.SerialException as err:
-                raise DeviceError(f"{self.port} went away ({err}); was the board unplugged or reset?") from err
-            if data:
-                self._lines.feed(data)
-            elif remaining(until) == 0:
-                return None
+        return read_line(self._lines, self._read_some, timeout)
 
     def write(self, data: bytes) -> None:
         if self._link is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 
 from tinyml.errors import TinymlError
@@ -84,6 +85,27 @@ class LineBuffer:
             del self._buf[: self.MAX_LINE]
             return line.decode("ascii", errors="replace")
         return None
+
+
+POLL_S = 0.05  # longest single wait inside readline, so deadlines are kept to within this
+
+
+def read_line(lines: LineBuffer, read_some: Callable[[float], bytes], timeout: float,
+              ended: Callable[[], bool] = lambda: False) -> str | None:
+    """The next complete line from ``lines``, refilled by ``read_some(wait_s)`` until ``timeout``;
+    once ``ended()`` (the device is gone) whatever partial line is left, else None."""
+    until = deadline(timeout)
+    while True:
+        line = lines.pop()
+        if line is not None:
+            return line
+        data = read_some(min(POLL_S, remaining(until)))
+        if data:
+            lines.feed(data)
+        elif ended():
+            return lines.pop()
+        elif remaining(until) == 0:
+            return None
 
 
 def deadline(seconds: float) -> float:

@@ -52,5 +52,18 @@ def test_building_tflm_firmware_without_sources_says_how_to_get_them(tmp_path: P
     monkeypatch.delenv("TINYML_TFLM_DIR", raising=False)
     tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
     project = generate(tiny, get_board("qemu"), tmp_path / "fw", runtime="tflm", name="tiny")
-    with pytest.raises(ToolMissingError, match="TINYML_TFLM_DIR.*or use --runtime native, which needs no TFLM"):
+    with pytest.raises(ToolMissingError, match=r"TINYML_TFLM_DIR.*or use --runtime native, which needs no TFLM"):
         build(project.path)
+
+
+def test_a_failing_build_is_one_line_with_the_log_path(tmp_path: Path) -> None:
+    from tinyml.boards import get_board
+    from tinyml.build.firmware import BuildError, build
+    from tinyml.generate.project import generate
+
+    tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
+    project = generate(tiny, get_board("qemu"), tmp_path / "fw", runtime="echo", name="tiny")
+    (project.path / "src" / "broken.c").write_text("int broken(void) { return undeclared_symbol; }\n")
+    with pytest.raises(BuildError, match=r"build failed: .*undeclared_symbol.*; full log: .*tinyml-build.log"):
+        build(project.path)
+    assert (project.path / ".pio" / "tinyml-build.log").stat().st_size > 0

@@ -32,22 +32,31 @@ def flash(project: Path = typer.Argument(..., help="A built project."),
     console.print(f"{firmware.elf}: {where}")
 
 
-def bench(project: Path = typer.Argument(..., help="A built project (its board and firmware ELF)."),
+def bench(project: Path | None = typer.Argument(None, help="A built project (its board and firmware ELF)."),
           port: str | None = typer.Option(None, help="Serial port of a real board (default: by USB ids)."),
+          board: str | None = typer.Option(None, help="Board id, to bench an already flashed board without its "
+                                                      "project (with --port)."),
           runs: int = typer.Option(20, min=1, help="Timed single-inference runs."),
           out: Path | None = typer.Option(None, help="Folder for bench.json, bench.md, layers.svg "
-                                                      "(default: PROJECT/report).")) -> None:
+                                                      "(default: PROJECT/report, or ./report).")) -> None:
     """Measure latency (median, p90, min, max), per-layer timing, flash and RAM on the device."""
+    from tinyml.boards import get_board
     from tinyml.build.elf import elf_sizes
     from tinyml.build.firmware import find_elf, project_board
+    from tinyml.errors import TinymlError
     from tinyml.measure.bench import bench as run_bench
     from tinyml.measure.connect import session_for
 
-    board, _ = project_board(project)
-    elf = find_elf(project, board)
-    with console.status(f"benchmarking on {board.id}"), session_for(board, elf, port) as session:
-        result = run_bench(session, runs, board.id, elf_sizes(elf))
-    files = result.write(out or Path(project) / "report")
+    if project is not None:
+        target_board, _ = project_board(project)
+        elf: Path | None = find_elf(project, target_board)
+    elif port is not None and board is not None:
+        target_board, elf = get_board(board), None
+    else:
+        raise TinymlError("give a built project, or --port and --board for a board that is already flashed")
+    with console.status(f"benchmarking on {target_board.id}"), session_for(target_board, elf, port) as session:
+        result = run_bench(session, runs, target_board.id, elf_sizes(elf) if elf else None)
+    files = result.write(out or (Path(project) / "report" if project else Path("report")))
     console.print(result.to_markdown())
     console.print(f"written: {', '.join(str(f) for f in files)}")
 

@@ -58,7 +58,8 @@ def _struct_fields(layer: Layer) -> list[tuple[str, Any]]:
         if name in names:
             fields.append((name, f"L{layer.index}_{name}"))
     if "mult" in names:
-        fields.append(("rq", f"{{L{layer.index}_mult, L{layer.index}_shift, {int(layer.rq_fast)}}}"))
+        add = f"L{layer.index}_add" if "add" in names else "NULL"
+        fields.append(("rq", f"{{L{layer.index}_mult, L{layer.index}_shift, {add}, {int(layer.rq_fast)}}}"))
     return fields
 
 

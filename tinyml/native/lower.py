@@ -99,12 +99,15 @@ def _int32(values: np.ndarray) -> np.ndarray:
 FAST_ACC_LIMIT = 2**30
 
 
-def fast_requant(shifts: list[int], bias: np.ndarray, weights: np.ndarray) -> bool:
-    """Whether tm_mbqm_fast is exact for this layer: every shift is a right shift and no accumulator
-    (nor its partial sums, with the zero point folded into the bias) can reach 2^30 for any int8 input.
+def fast_requant(mults: list[int], shifts: list[int], out_zp: int, bias: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether tm_rq_fast is exact for this layer: every multiplier is normalized (>= 2^30), every
+    shift a right shift whose zero-point term stays below 2^30, and no accumulator (nor its partial
+    sums, with the zero point folded into the bias) can reach 2^30 for any int8 input.
     ``weights`` is [channels, taps]; bias is TFLM's bias per channel."""
     reach = np.abs(bias).astype(np.int64) + 256 * np.abs(weights).astype(np.int64).sum(axis=1)
-    return all(s <= -1 for s in shifts) and int(reach.max(initial=0)) < FAST_ACC_LIMIT
+    return (all(m >= 1 << 30 for m in mults) and all(s <= -1 and (abs(out_zp) + 1) << -s < FAST_ACC_LIMIT
+                                                     for s in shifts)
+            and int(reach.max(initial=0)) < FAST_ACC_LIMIT)
 
 
 def _hw(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -122,10 +125,18 @@ def _activation(op: Operator, out: Tensor) -> tuple[int, int]:
     return quant.activation_range(ACTIVATIONS[code], out.quant.scale[0], out.quant.zero_point[0])
 
 
-def _requant_arrays(mults: list[int], shifts: list[int], fast: bool = False) -> dict[str, tuple[str, np.ndarray]]:
-    """Multiplier and shift tables; fast layers store the right shift (-shift) the fast kernels use."""
-    table = [-s for s in shifts] if fast else shifts
-    return {"mult": ("int32_t", np.array(mults, dtype=np.int32)), "shift": ("int8_t", np.array(table, dtype=np.int8))}
+def _requant_arrays(mults: list[int], shifts: list[int], fast: bool = False,
+                    out_zp: int = 0) -> dict[str, tuple[str, np.ndarray]]:
+    """Multiplier and shift tables; fast layers store the right shift r = -shift the fast kernels
+    use, and the addend 2^(r-1) + (zero point << r) of tm_rq_fast."""
+    arrays = {"mult": ("int32_t", np.array(mults, dtype=np.int32))}
+    if not fast:
+        arrays["shift"] = ("int8_t", np.array(shifts, dtype=np.int8))
+        return arrays
+    rights = [-s for s in shifts]
+    arrays["shift"] = ("int8_t", np.array(rights, dtype=np.int8))
+    arrays["add"] = ("int32_t", np.array([(1 << (r - 1)) + out_zp * (1 << r) for r in rights], dtype=np.int32))
+    return arrays
 
 
 def _zp(t: Tensor) -> int:
@@ -160,7 +171,7 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     bias = tflm_bias - _zp(x) * rows.sum(axis=1)
     lo, hi = _activation(op, y)
     mults, shifts = quant.conv_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
-    fast = fast_requant(shifts, tflm_bias, rows)
+    fast = fast_requant(mults, shifts, _zp(y), tflm_bias, rows)
     x2 = fast and wide  # int16 weights and the bias stored doubled: the accumulator is 2*acc for free
     if x2:
         rows, bias = rows * 2, bias * 2
@@ -175,7 +186,7 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     scratch = 2 * fields["k_padded"] * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     return Layer(op.index, "conv", op.opcode, (x.index,), y.index, fields,
                  {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows)),
-                  "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast)},
+                  "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))},
                  macs=out_h * out_w * out_c * kh * kw * ic, in_place_ok=in_place, scratch=scratch,
                  scratch_in_place=scratch, rq_fast=fast)
 
@@ -194,7 +205,7 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
     bias = tflm_bias - _zp(x) * taps.sum(axis=0)
     lo, hi = _activation(op, y)
     mults, shifts = quant.conv_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
-    fast = fast_requant(shifts, tflm_bias, taps.T)
+    fast = fast_requant(mults, shifts, _zp(y), tflm_bias, taps.T)
     if fast:
         taps, bias = taps * 2, bias * 2
     sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
@@ -210,7 +221,7 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
     in_place = (sh, sw) == (1, 1) and (out_h, out_w, out_c) == (in_h, in_w, in_c)
     return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields,
                  {"weights": ("int16_t", weights), "bias": ("int32_t", _int32(bias)),
-                  **_requant_arrays(mults, shifts, fast)},
+                  **_requant_arrays(mults, shifts, fast, _zp(y))},
                  macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=zp_row,
                  scratch_in_place=zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
 

@@ -30,6 +30,7 @@ extern "C" {
 typedef struct {
   const int32_t *mult;
   const int8_t *shift; /* TFLM's shift (> 0 left, < 0 right); when fast, the right shift -shift >= 1 */
+  const int32_t *add;  /* when fast: 2^(r-1) + (output zero point << r), see tm_rq_fast */
   uint8_t fast;
 } tm_requant_t;
 

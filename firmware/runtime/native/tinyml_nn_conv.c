@@ -181,31 +181,31 @@ static inline acc4_t dot_w8(const int8_t *w, const int16_t *x, int kp, acc4_t s)
   return s;
 }
 
-/* The common fast case: int16 doubled weights, fast requantization, no activation clamp beyond
- * int8 (ReLU outputs with zero point -128 land here too). Kept separate so every value stays in a
- * register across the channel loop. */
+/* The common fast case: an even number of channels, int16 doubled weights, fast requantization,
+ * no activation clamp beyond int8 (ReLU outputs with zero point -128 land here too). Kept apart so
+ * every value stays in a register across the channel loop. */
 static void conv_pair_w16_fast(const int16_t *w, const int16_t *x, int kp, int out_c, const int32_t *bias,
-                               const int32_t *mult, const int8_t *shift, int32_t zp, int8_t *out0, int8_t *out1) {
+                               const tm_requant_t *rq, int8_t *out0, int8_t *out1) {
+  const int32_t *mult = rq->mult, *add = rq->add;
+  const int8_t *shift = rq->shift;
   for (int c = 0; c < out_c; c += 2, w += 2 * kp) {
-    const int c1 = c + 1 < out_c ? c + 1 : c;
-    acc4_t s = {bias[c], bias[c], bias[c1], bias[c1]};
+    acc4_t s = {bias[c], bias[c], bias[c + 1], bias[c + 1]};
     s = dot_w16(w, x, kp, s);
-    const int r0 = shift[c], r1 = shift[c1];
-    const int32_t h0 = (int32_t)(1u << r0) >> 1, h1 = (int32_t)(1u << r1) >> 1;
-    const int32_t m0 = mult[c], m1 = mult[c1];
-    out0[c] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s00, m0, r0, h0) + zp);
-    out0[c1] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s10, m1, r1, h1) + zp);
-    out1[c] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s01, m0, r0, h0) + zp);
-    out1[c1] = (int8_t)tm_ssat8(tm_mbqm_fast_rh(s.s11, m1, r1, h1) + zp);
+    const int r0 = shift[c], r1 = shift[c + 1];
+    const int32_t m0 = mult[c], m1 = mult[c + 1], a0 = add[c], a1 = add[c + 1];
+    out0[c] = (int8_t)tm_ssat8(tm_rq_fast(s.s00, m0, r0, a0));
+    out0[c + 1] = (int8_t)tm_ssat8(tm_rq_fast(s.s10, m1, r1, a1));
+    out1[c] = (int8_t)tm_ssat8(tm_rq_fast(s.s01, m0, r0, a0));
+    out1[c + 1] = (int8_t)tm_ssat8(tm_rq_fast(s.s11, m1, r1, a1));
   }
 }
 
 /* All output channels of the two pixels in the pair buffer x (out1 NULL: only one pixel). */
 static void conv_pair(const tm_conv_t *p, const int16_t *x, int8_t *out0, int8_t *out1) {
   const int kp = p->k_padded;
-  if (out1 != NULL && p->wide && p->acc_x2 && p->rq.fast && p->act_min == -128 && p->act_max == 127) {
-    conv_pair_w16_fast((const int16_t *)p->weights, x, kp, p->out_c, p->bias, p->rq.mult, p->rq.shift, p->out_zp,
-                       out0, out1);
+  if (out1 != NULL && (p->out_c & 1) == 0 && p->wide && p->acc_x2 && p->rq.fast && p->act_min == -128 &&
+      p->act_max == 127) {
+    conv_pair_w16_fast((const int16_t *)p->weights, x, kp, p->out_c, p->bias, &p->rq, out0, out1);
     return;
   }
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
@@ -222,13 +222,12 @@ static void conv_pair(const tm_conv_t *p, const int16_t *x, int8_t *out0, int8_t
       s = dot_w8((const int8_t *)p->weights + (size_t)c * kp, x, kp, s);
     }
     if (p->rq.fast) {
-      const int32_t m0 = mult[c], m1 = mult[c1];
+      const int32_t m0 = mult[c], m1 = mult[c1], a0 = p->rq.add[c], a1 = p->rq.add[c1];
       const int r0 = shift[c], r1 = shift[c1];
-      const int32_t h0 = (int32_t)(1u << r0) >> 1, h1 = (int32_t)(1u << r1) >> 1;
-      const int32_t v00 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s00 << x2_shift), m0, r0, h0) + zp;
-      const int32_t v10 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s10 << x2_shift), m1, r1, h1) + zp;
-      const int32_t v01 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s01 << x2_shift), m0, r0, h0) + zp;
-      const int32_t v11 = tm_mbqm_fast_rh((int32_t)((uint32_t)s.s11 << x2_shift), m1, r1, h1) + zp;
+      const int32_t v00 = tm_rq_fast((int32_t)((uint32_t)s.s00 << x2_shift), m0, r0, a0);
+      const int32_t v10 = tm_rq_fast((int32_t)((uint32_t)s.s10 << x2_shift), m1, r1, a1);
+      const int32_t v01 = tm_rq_fast((int32_t)((uint32_t)s.s01 << x2_shift), m0, r0, a0);
+      const int32_t v11 = tm_rq_fast((int32_t)((uint32_t)s.s11 << x2_shift), m1, r1, a1);
       if (full_range) {
         out0[c] = (int8_t)tm_ssat8(v00);
         out0[c1] = (int8_t)tm_ssat8(v10);

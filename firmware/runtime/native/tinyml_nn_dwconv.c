@@ -20,7 +20,7 @@ size_t tm_dwconv_scratch(const tm_dwconv_t *p, int in_place) {
 
 static inline int8_t requant(int32_t acc, const tm_dwconv_t *p, int c) {
   if (p->rq.fast) {
-    return tm_clamp8(tm_mbqm_fast(p->acc_x2 ? acc : acc * 2, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min,
+    return tm_clamp8(tm_rq_fast(p->acc_x2 ? acc : acc * 2, p->rq.mult[c], p->rq.shift[c], p->rq.add[c]), p->act_min,
                      p->act_max);
   }
   return tm_clamp8(tm_mbqm(acc, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
@@ -52,21 +52,21 @@ static inline acc4_t group_fast(const int8_t *const *taps, int ntaps, const int1
   return s;
 }
 
-static inline int8_t out_fast(int32_t acc2, int32_t mult, int r, int32_t zp) {
-  return (int8_t)tm_ssat8(tm_mbqm_fast_rh(acc2, mult, r, (int32_t)(1u << r) >> 1) + zp);
+static inline int8_t out_fast(int32_t acc2, int32_t mult, int r, int32_t add) {
+  return (int8_t)tm_ssat8(tm_rq_fast(acc2, mult, r, add));
 }
 
 /* The common fast case (depth multiplier 1, channels a multiple of 4, doubled int16 weights, fast
  * requantization, no clamp beyond int8), four channels at a time; 3x3 kernels fully unrolled. */
 static void pixel_fast(const int8_t *const *taps, int ntaps, const int16_t *w, int channels, const int32_t *bias,
-                       const int32_t *mult, const int8_t *shift, int32_t zp, int8_t *out) {
+                       const int32_t *mult, const int8_t *shift, const int32_t *add, int8_t *out) {
   for (int c = 0; c < channels; c += 4, w += 4 * ntaps) {
     acc4_t s = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
     s = ntaps == 9 ? group_fast(taps, 9, w, c, s) : group_fast(taps, ntaps, w, c, s);
-    out[c] = out_fast(s.a0, mult[c], shift[c], zp);
-    out[c + 1] = out_fast(s.a1, mult[c + 1], shift[c + 1], zp);
-    out[c + 2] = out_fast(s.a2, mult[c + 2], shift[c + 2], zp);
-    out[c + 3] = out_fast(s.a3, mult[c + 3], shift[c + 3], zp);
+    out[c] = out_fast(s.a0, mult[c], shift[c], add[c]);
+    out[c + 1] = out_fast(s.a1, mult[c + 1], shift[c + 1], add[c + 1]);
+    out[c + 2] = out_fast(s.a2, mult[c + 2], shift[c + 2], add[c + 2]);
+    out[c + 3] = out_fast(s.a3, mult[c + 3], shift[c + 3], add[c + 3]);
   }
 }
 #endif
@@ -76,7 +76,7 @@ static void pixel(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, in
 #if TM_USE_DSP
   if (p->depth_mult == 1 && (p->in_c & 3) == 0 && p->acc_x2 && p->rq.fast && p->act_min == -128 &&
       p->act_max == 127) {
-    pixel_fast(taps, ntaps, p->weights, p->out_c, p->bias, p->rq.mult, p->rq.shift, p->out_zp, out);
+    pixel_fast(taps, ntaps, p->weights, p->out_c, p->bias, p->rq.mult, p->rq.shift, p->rq.add, out);
     return;
   }
   if (p->depth_mult == 1 && (p->in_c & 3) == 0) {

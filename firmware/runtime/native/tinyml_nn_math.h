@@ -32,22 +32,22 @@ static inline int32_t tm_smlatt(uint32_t a, uint32_t b, int32_t acc) {
   __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
   return r;
 }
-static inline int32_t tm_smmulr(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
 static inline int32_t tm_ssat8(int32_t v) {
   int32_t r;
   __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
   return r;
 }
+static inline int32_t tm_smmlar(int32_t a, int32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
 #else
+static inline int32_t tm_smmlar(int32_t a, int32_t b, int32_t acc) {
+  return (int32_t)((((int64_t)acc << 32) + (int64_t)a * b + (int64_t)0x80000000u) >> 32);
+}
 static inline int32_t tm_ssat8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127 : v; }
 #define TM_USE_DSP 0
-static inline int32_t tm_smmulr(int32_t a, int32_t b) {
-  return (int32_t)(((int64_t)a * b + (int64_t)0x80000000u) >> 32);
-}
 #endif
 
 static inline uint32_t tm_load32(const void *p) {
@@ -83,18 +83,14 @@ static inline int32_t tm_mbqm(int32_t x, int32_t mult, int shift) {
   return tm_rdbp(tm_srdhm((int32_t)((uint32_t)x << left), mult), right);
 }
 
-/* tm_mbqm for a right shift r = -shift >= 1 given acc2 = 2*acc with |acc| < 2^30: (2ab + 2^31) >> 32
- * is gemmlowp's rounding doubling high multiply, and (x + 2^(r-1) - (x < 0)) >> r its
- * RoundingDivideByPOT. Fast layers store r (not TFLM's shift) in their shift table. */
-static inline int32_t tm_mbqm_fast(int32_t acc2, int32_t mult, int right) {
-  const int32_t hi = tm_smmulr(acc2, mult);
-  return (hi + (int32_t)((1u << right) >> 1) + (hi >> 31)) >> right;
-}
-
-/* The same with the right shift r = -shift and half = 2^(r-1) precomputed by the caller. */
-static inline int32_t tm_mbqm_fast_rh(int32_t acc2, int32_t mult, int right, int32_t half) {
-  const int32_t hi = tm_smmulr(acc2, mult);
-  return (hi + half + (hi >> 31)) >> right;
+/* Fast requantization to the output integer, zero point included: with add = 2^(r-1) + (zp << r)
+ * (per channel, from the generator), (add + sign(acc) + SMMLAR-high(2*acc * mult)) >> r equals
+ * RoundingDivideByPOT(SRDHM(acc, mult), r) + zp: SMMLAR adds `add` to the rounded high word, the
+ * zero point rides along as a multiple of 2^r, and sign(acc) stands in for the sign of the high
+ * word (they differ only when it is 0, where both give zp). Exact while |acc| < 2^30 and
+ * |zp << r| + 2^(r-1) < 2^30, which the generator checks. */
+static inline int32_t tm_rq_fast(int32_t acc2, int32_t mult, int right, int32_t add) {
+  return tm_smmlar(acc2, mult, add + (acc2 >> 31)) >> right;
 }
 
 static inline int8_t tm_clamp8(int32_t v, int32_t lo, int32_t hi) {

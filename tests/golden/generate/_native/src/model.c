@@ -44,6 +44,9 @@ static const int32_t L1_mult[4] = {
 static const int8_t L1_shift[4] = {
   5, 4, 4, 4,
 };
+static const int32_t L1_add[4] = {
+  -4080, -2040, -2040, -2040,
+};
 static const tm_conv_t L1 = {
   .in_h = 7,
   .in_w = 5,
@@ -68,7 +71,7 @@ static const tm_conv_t L1 = {
   .acc_x2 = 1,
   .weights = L1_weights,
   .bias = L1_bias,
-  .rq = {L1_mult, L1_shift, 1},
+  .rq = {L1_mult, L1_shift, L1_add, 1},
 };
 
 /* layer 2: DEPTHWISE_CONV_2D (in place) */
@@ -85,6 +88,9 @@ static const int32_t L2_mult[4] = {
 };
 static const int8_t L2_shift[4] = {
   7, 7, 7, 7,
+};
+static const int32_t L2_add[4] = {
+  -16320, -16320, -16320, -16320,
 };
 static const tm_dwconv_t L2 = {
   .in_h = 7,
@@ -110,7 +116,7 @@ static const tm_dwconv_t L2 = {
   .acc_x2 = 1,
   .weights = L2_weights,
   .bias = L2_bias,
-  .rq = {L2_mult, L2_shift, 1},
+  .rq = {L2_mult, L2_shift, L2_add, 1},
 };
 
 /* layer 3: RESHAPE */
@@ -244,7 +250,7 @@ static const tm_fc_t L4 = {
   .act_max = 127,
   .weights = L4_weights,
   .bias = L4_bias,
-  .rq = {L4_mult, L4_shift, 0},
+  .rq = {L4_mult, L4_shift, NULL, 0},
 };
 
 /* layer 5: SOFTMAX */

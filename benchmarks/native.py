@@ -29,30 +29,18 @@ from tinyml.native.emit import build_native
 from tinyml.tflite.interpreters import tflm_arena_size
 from tinyml.tflite.model import load_model, parse_model
 
-TARGETS = {"dscnn": ((49, 10, 1), "bench:dscnn"), "mobilenet_v1_025": ((96, 96, 3), "vww"),
-           "resnet8": ((32, 32, 3), "cifar")}
+TARGETS = {"dscnn": ((49, 10, 1),), "mobilenet_v1_025": ((96, 96, 3),), "resnet8": ((32, 32, 3),)}
 
 
 def _model(name: str, work: Path) -> Path:
-    import keras
-
     from tinyml.models.dscnn import build_dscnn
-    from tinyml.models.reference import mobilenet_v1_025, resnet8
-    from tinyml.quantize.convert import keras_to_int8
+    from tinyml.models.reference import mobilenet_v1_025, random_int8, resnet8
 
     path = work / f"{name}.tflite"
-    if path.is_file():
-        return path
-    keras.utils.set_random_seed(0)
-    shape = TARGETS[name][0]
-    if name == "dscnn":
-        model = build_dscnn("dscnn", shape, 12, keras)
-    elif name == "mobilenet_v1_025":
-        model = mobilenet_v1_025(keras)
-    else:
-        model = resnet8(keras)
-    rep = np.random.default_rng(0).uniform(-1, 1, (32, *shape)).astype(np.float32)
-    path.write_bytes(keras_to_int8(model, rep))
+    if not path.is_file():
+        builders = {"dscnn": lambda keras: build_dscnn("dscnn", TARGETS["dscnn"][0], 12, keras),
+                    "mobilenet_v1_025": mobilenet_v1_025, "resnet8": resnet8}
+        path.write_bytes(random_int8(builders[name], TARGETS[name][0]))
     return path
 
 
@@ -94,6 +82,7 @@ def main() -> None:
         if with_tflm:
             row["tflm"] = _measure(path, "tflm", work / f"{name}-tflm")
         rows.append(row)
+        (work / "native.json").write_text(json.dumps(rows, indent=2) + "\n")  # what is measured so far
     print(f"{'model':18} {'native instr':>13} {'TFLM instr':>12} {'ratio':>6} | {'arena':>7} {'TFLM':>7} {'ratio':>6}"
           f" | {'flash':>8} {'TFLM':>8} {'ratio':>6}")
     for row in rows:

@@ -7,26 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from tinyml.models.reference import mobilenet_v1_025, resnet8
+from tinyml.models.reference import mobilenet_v1_025, random_int8, resnet8
 
 
 def _convert(build: Callable[[Any], Any], shape: tuple[int, ...], low: float = -1.0, high: float = 1.0) -> bytes:
-    import keras
-
-    from tinyml.quantize.convert import keras_to_int8
-
-    keras.utils.set_random_seed(0)
-    model = build(keras)
-    for layer in model.layers:  # random BN statistics, so folded scales differ per channel
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.gamma.shape[0]
-            rng = np.random.default_rng(len(layer.name))
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
-                               rng.uniform(0.5, 1.5, n)])
-    rep = np.random.default_rng(1).uniform(low, high, (32, *shape)).astype(np.float32)
-    return keras_to_int8(model, rep)
+    return random_int8(build, shape, low, high)
 
 
 def conv_edges(keras: Any) -> Any:

@@ -4,7 +4,10 @@ differential tests (with random weights), and trainable like any Keras model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 
 def mobilenet_v1_025(keras: Any, resolution: int = 96, classes: int = 2) -> Any:
@@ -42,3 +45,24 @@ def resnet8(keras: Any, classes: int = 10) -> Any:
     x = L.AveragePooling2D(pool_size=8)(x)
     x = L.Flatten()(x)
     return keras.Model(inputs, L.Dense(classes, activation="softmax")(x))
+
+
+def random_int8(build: Callable[[Any], Any], shape: tuple[int, ...], low: float = -1.0, high: float = 1.0,
+                seed: int = 0) -> bytes:
+    """The int8 flatbuffer of ``build(keras)`` with random weights and random batch-norm statistics
+    (so folded per-channel scales differ and the logits are not degenerate), calibrated on uniform
+    inputs in [low, high] — for benchmarks and differential tests, never for accuracy."""
+    import keras
+
+    from tinyml.quantize.convert import keras_to_int8
+
+    keras.utils.set_random_seed(seed)
+    model = build(keras)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            rng = np.random.default_rng(len(layer.name))
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
+                               rng.uniform(0.5, 1.5, n)])
+    rep = np.random.default_rng(seed + 1).uniform(low, high, (32, *shape)).astype(np.float32)
+    return keras_to_int8(model, rep)

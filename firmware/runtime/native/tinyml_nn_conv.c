@@ -71,39 +71,46 @@ static inline acc4_t dot_w16(const int16_t *w, const int16_t *x, int kp, acc4_t 
   const uint32_t *xw = (const uint32_t *)(const void *)x, *ww = (const uint32_t *)(const void *)w;
   const uint32_t *end = xw + kp;
   uint32_t a, b, c, d;
-  if ((kp & 7) == 0) { /* an even number of groups: two per iteration */
+  if ((kp & 7) == 0) {
+    /* An even number of groups, two per iteration; per group one LDM brings the pixel pair's four
+     * words (LDM fills registers in ascending order, hence the fixed registers) and two LDRDs the
+     * channel pair's: 24 instructions per 32 MACs. */
+    register uint32_t xe0 __asm__("r4");
+    register uint32_t ye0 __asm__("r5");
+    register uint32_t xo0 __asm__("r6");
+    register uint32_t yo0 __asm__("r8");
     __asm__ volatile(
         "1:\n\t"
-        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "ldmia %[xw]!, {%[xe], %[ye], %[xo], %[yo]}\n\t"
         "ldrd %[c], %[d], [%[ww]], #8\n\t"
-        "smlad %[s00], %[a], %[c], %[s00]\n\t"
-        "smlad %[s01], %[b], %[c], %[s01]\n\t"
-        "smlad %[s10], %[a], %[d], %[s10]\n\t"
-        "smlad %[s11], %[b], %[d], %[s11]\n\t"
-        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "smlad %[s00], %[xe], %[c], %[s00]\n\t"
+        "smlad %[s01], %[ye], %[c], %[s01]\n\t"
+        "smlad %[s10], %[xe], %[d], %[s10]\n\t"
+        "smlad %[s11], %[ye], %[d], %[s11]\n\t"
         "ldrd %[c], %[d], [%[ww]], #8\n\t"
-        "smlad %[s00], %[a], %[c], %[s00]\n\t"
-        "smlad %[s01], %[b], %[c], %[s01]\n\t"
-        "smlad %[s10], %[a], %[d], %[s10]\n\t"
-        "smlad %[s11], %[b], %[d], %[s11]\n\t"
-        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "smlad %[s00], %[xo], %[c], %[s00]\n\t"
+        "smlad %[s01], %[yo], %[c], %[s01]\n\t"
+        "smlad %[s10], %[xo], %[d], %[s10]\n\t"
+        "smlad %[s11], %[yo], %[d], %[s11]\n\t"
+        "ldmia %[xw]!, {%[xe], %[ye], %[xo], %[yo]}\n\t"
         "ldrd %[c], %[d], [%[ww]], #8\n\t"
-        "smlad %[s00], %[a], %[c], %[s00]\n\t"
-        "smlad %[s01], %[b], %[c], %[s01]\n\t"
-        "smlad %[s10], %[a], %[d], %[s10]\n\t"
-        "smlad %[s11], %[b], %[d], %[s11]\n\t"
-        "ldrd %[a], %[b], [%[xw]], #8\n\t"
+        "smlad %[s00], %[xe], %[c], %[s00]\n\t"
+        "smlad %[s01], %[ye], %[c], %[s01]\n\t"
+        "smlad %[s10], %[xe], %[d], %[s10]\n\t"
+        "smlad %[s11], %[ye], %[d], %[s11]\n\t"
         "ldrd %[c], %[d], [%[ww]], #8\n\t"
-        "smlad %[s00], %[a], %[c], %[s00]\n\t"
-        "smlad %[s01], %[b], %[c], %[s01]\n\t"
-        "smlad %[s10], %[a], %[d], %[s10]\n\t"
-        "smlad %[s11], %[b], %[d], %[s11]\n\t"
+        "smlad %[s00], %[xo], %[c], %[s00]\n\t"
+        "smlad %[s01], %[yo], %[c], %[s01]\n\t"
+        "smlad %[s10], %[xo], %[d], %[s10]\n\t"
+        "smlad %[s11], %[yo], %[d], %[s11]\n\t"
         "cmp %[xw], %[end]\n\t"
         "bne 1b\n\t"
         : [s00] "+r"(s.s00), [s01] "+r"(s.s01), [s10] "+r"(s.s10), [s11] "+r"(s.s11), [xw] "+r"(xw), [ww] "+r"(ww),
-          [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d)
+          [xe] "=&r"(xe0), [ye] "=&r"(ye0), [xo] "=&r"(xo0), [yo] "=&r"(yo0), [c] "=&r"(c), [d] "=&r"(d)
         : [end] "r"(end)
         : "cc", "memory");
+    (void)a;
+    (void)b;
     return s;
   }
   __asm__ volatile(

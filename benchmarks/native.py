@@ -23,6 +23,7 @@ import numpy as np
 from tinyml.boards import get_board
 from tinyml.build.firmware import build
 from tinyml.build.tflm import export_tflm
+from tinyml.errors import DoesNotFitError
 from tinyml.generate.project import generate
 from tinyml.measure.connect import session_for
 from tinyml.native.emit import build_native
@@ -80,7 +81,11 @@ def main() -> None:
         row = {"model": name, "native": native, "native_plan_arena": plan.arena_bytes,
                "tflm_host_arena": tflm_arena_size(model.data), "model_bytes": len(model.data)}
         if with_tflm:
-            row["tflm"] = _measure(path, "tflm", work / f"{name}-tflm")
+            try:
+                row["tflm"] = _measure(path, "tflm", work / f"{name}-tflm")
+            except DoesNotFitError as err:  # a result too: TFLM's arena is what does not fit
+                row["tflm_error"] = str(err)
+                print(f"{name}: TFLM firmware does not fit the board: {err}")
         rows.append(row)
         (work / "native.json").write_text(json.dumps(rows, indent=2) + "\n")  # what is measured so far
     print(f"{'model':18} {'native instr':>13} {'TFLM instr':>12} {'ratio':>6} | {'arena':>7} {'TFLM':>7} {'ratio':>6}"

@@ -91,10 +91,14 @@ def model_facts(model_path: Path, name: str | None = None, labels: list[str] | N
 
 
 def check_fit(board: Board, facts: ModelFacts, arena_bytes: int, flash_bytes: int | None = None) -> None:
-    fit = fit_on(board, facts.size if flash_bytes is None else flash_bytes, arena_bytes)
+    """Flash: the model (or the native runtime's constants) + the firmware reserve. SRAM: the arena,
+    the protocol's copy of one input (`db load` keeps it to restore the input before every run)
+    and the firmware reserve."""
+    fit = fit_on(board, facts.size if flash_bytes is None else flash_bytes, arena_bytes + facts.input.elements)
     if not fit.fits:
-        raise DoesNotFitError(f"{facts.source_name} does not fit — {fit.describe()}; choose a bigger board or a "
-                              "smaller model (`tinyml analyze` shows where the memory goes)")
+        raise DoesNotFitError(f"{facts.source_name} does not fit — {fit.describe()} (SRAM counts the arena and the "
+                              f"{facts.input.elements} B input buffer); choose a bigger board or a smaller model "
+                              "(`tinyml analyze` shows where the memory goes)")
 
 
 def _hex_lines(data: bytes) -> list[str]:

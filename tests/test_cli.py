@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,15 @@ def test_user_error_is_one_red_line_and_nonzero(tmp_path: Path) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "synth-kws" in lines[0]
 
+
+
+def test_importing_tensorflow_prints_nothing() -> None:
+    """TensorFlow's start-up info lines (oneDNN on AVX-512 CPUs, logged before absl is initialized and
+    deaf to TF_CPP_MIN_LOG_LEVEL) must not reach the user: an error after a TF stage is still one line."""
+    code = "from tinyml import tfimport; tfimport.keras(); import sys; sys.stderr.write('done')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0 and proc.stderr == "done"
 
 def test_unknown_board_and_bad_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     model = tmp_path / "m.tflite"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml import console
+from tinyml import console, tfimport
 from tinyml.errors import DatasetError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -78,7 +78,7 @@ def scan_images(root: Path) -> tuple[tuple[str, ...], list[tuple[Path, str, str]
 
 
 def _decode(path: Path, resolution: int) -> np.ndarray:
-    import tensorflow as tf
+    tf = tfimport.tensorflow()
 
     image = tf.io.decode_image(path.read_bytes(), channels=3, expand_animations=False)
     image = tf.image.resize(tf.cast(image, tf.float32), (resolution, resolution), antialias=True)
@@ -86,7 +86,7 @@ def _decode(path: Path, resolution: int) -> np.ndarray:
 
 
 def load_images(root: Path, resolution: int) -> ImageData:
-    import tensorflow as tf
+    tf = tfimport.tensorflow()
 
     classes, files = scan_images(root)
     report = ImageReport()

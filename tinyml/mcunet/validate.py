@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyml import tfimport
 from tinyml.mcunet.memory import MemoryEstimate, estimate
 from tinyml.models.mcunet import Arch, build_mcunet
 from tinyml.quantize.convert import keras_to_int8
@@ -35,7 +36,7 @@ class Validation:
 
 
 def convert_random(arch: Arch, seed: int = 0) -> bytes:
-    import keras
+    keras = tfimport.keras()
 
     keras.utils.set_random_seed(seed)
     model = build_mcunet(arch, keras)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyml import tfimport
+
 
 def mobilenet_v1_025(keras: Any, resolution: int = 96, classes: int = 2) -> Any:
     """MLPerf Tiny VWW: MobileNetV1 alpha 0.25 (8..256 channels), Keras-applications padding."""
@@ -52,7 +54,7 @@ def random_int8(build: Callable[[Any], Any], shape: tuple[int, ...], low: float 
     """The int8 flatbuffer of ``build(keras)`` with random weights and random batch-norm statistics
     (so folded per-channel scales differ and the logits are not degenerate), calibrated on uniform
     inputs in [low, high] — for benchmarks and differential tests, never for accuracy."""
-    import keras
+    keras = tfimport.keras()
 
     from tinyml.quantize.convert import keras_to_int8
 

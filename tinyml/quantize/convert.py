@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyml import tfimport
 from tinyml.console import capture_c_stderr
 from tinyml.errors import QuantizationError
 
@@ -23,7 +24,7 @@ def representative_sample(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> np
 
 def int8_converter(converter: Any, representative: np.ndarray) -> bytes:
     """Configure a TFLiteConverter for full int8 and run it."""
-    import tensorflow as tf
+    tf = tfimport.tensorflow()
 
     def dataset() -> Iterator[list[np.ndarray]]:
         for row in representative:
@@ -46,7 +47,7 @@ def int8_converter(converter: Any, representative: np.ndarray) -> bytes:
 def keras_to_int8(model: Any, representative: np.ndarray) -> bytes:
     """Keras 3 model -> int8 flatbuffer via a SavedModel with a fixed batch of 1
     (a fixed batch removes SHAPE/STRIDED_SLICE/PACK ops from the graph)."""
-    import tensorflow as tf
+    tf = tfimport.tensorflow()
 
     shape = (1, *representative.shape[1:])
     with tempfile.TemporaryDirectory(prefix="tinyml-export-") as tmp:

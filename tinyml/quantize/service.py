@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from tinyml import console
+from tinyml import console, tfimport
 from tinyml.models.registry import model_spec
 from tinyml.quantize.convert import keras_to_int8, representative_sample
 from tinyml.quantize.qat import qat_to_int8
@@ -36,7 +36,7 @@ def quantize_run(out: Path, qat: bool = False, data_dir: Path | None = None, qat
             console.info(f"{run.int8_model} is up to date with {model_path.name} ({mode.upper()})")
             return QuantReport(**{**previous, "agreement": Agreement(**previous["agreement"])})
 
-    import keras
+    keras = tfimport.keras()
 
     arrays = task_arrays(cfg, data_dir)
     model = keras.models.load_model(model_path)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyml import console
+from tinyml import console, tfimport
 from tinyml.boards import get_board
 from tinyml.datasets.images import load_images, scan_images
 from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, search
@@ -83,7 +83,7 @@ def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainR
     if (result_done := finished(run, cfg.epochs, done)) is not None:
         return result_done
 
-    import keras
+    keras = tfimport.keras()
 
     data = load_images(Path(cfg.data), arch.resolution)
     console.info(data.report.summary())

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyml import console
+from tinyml import console, tfimport
 from tinyml.audio import features
 from tinyml.audio.augment import AugmentConfig, training_features
 from tinyml.datasets.speech_commands import LABELS, KwsData, Split, load_kws
@@ -64,9 +64,8 @@ def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> Train
     if (result := finished(run, cfg.epochs, done)) is not None:
         return result
 
-    import keras
-
     data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct)
+    keras = tfimport.keras()  # after the dataset loaded: a bad folder fails at once
     console.info(data.report.summary())
     write_json(run.path / "dataset.json", data.report.as_dict())
     train, val, test = data.splits["train"], data.splits["validation"], data.splits["test"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyml import console
+from tinyml import console, tfimport
 from tinyml.errors import RunDirError
 from tinyml.train.rundir import RunDir, write_json
 
@@ -82,7 +82,7 @@ def _save(model: Any, path: Path) -> None:
 
 
 def _progress_callback(bar: Any, task: Any) -> Any:
-    import keras
+    keras = tfimport.keras()
 
     class Callback(keras.callbacks.Callback):
         def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:

@@ -62,12 +62,26 @@ def add_pad_softmax(keras: Any) -> Any:
     return keras.Model(inputs, L.Softmax()(L.Conv2D(6, 1)(x)))
 
 
+def packed_depths(keras: Any) -> Any:
+    """ReLU convolutions on the packed fast path with K of 1, 3, 16, 17, 33 and 36 groups of four (the
+    Cortex-M kernel enters its 16-group unrolled loop part-way and repeats it), even and odd pixel counts."""
+    L = keras.layers
+    inputs = keras.Input((6, 5, 4))
+    x = inputs
+    for channels in (12, 64, 68, 132, 16):
+        x = L.Conv2D(channels, 1, activation="relu")(x)
+    x = L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(x)
+    x = L.Flatten()(x)
+    return keras.Model(inputs, L.Dense(4)(x))
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
     "depthwise_edges": (depthwise_edges, (12, 10, 3), 0.01, 3.0),  # all positive: zero point -128
     "pool_edges": (pool_edges, (10, 9, 4), -1.0, 1.0),
     "add_pad_softmax": (add_pad_softmax, (8, 8, 4), -0.5, 2.0),
+    "packed_depths": (packed_depths, (6, 5, 4), -1.0, 1.0),
 }
 
 

@@ -17,6 +17,7 @@ from tinyml.errors import UnsupportedOpError
 from tinyml.generate.project import generate
 from tinyml.native.emit import build_native
 from tinyml.native.host import build_host_runner, run_host
+from tinyml.native.lower import lower
 from tinyml.tflite.interpreters import TflmRunner, tflm_arena_size
 from tinyml.tflite.model import load_model, parse_model
 from tinyml.train.rundir import RunDir
@@ -89,6 +90,14 @@ def test_edge_models_reach_the_zero_point_extremes() -> None:
     assert zps == {"conv_edges": 127, "depthwise_edges": -128}
     ops = {op for name in refs.EDGE_MODELS for op in parse_model(_model_bytes(name)).op_names}
     assert {"MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "PAD", "ADD", "SOFTMAX", "DEPTHWISE_CONV_2D"} <= ops
+
+
+def test_packed_fast_path_covers_every_depth_of_the_unrolled_loop() -> None:
+    """packed_depths must really reach the packed kernel, with K groups that enter the 16-deep unrolled
+    loop at different points and repeat it (otherwise its bit-exact tests prove nothing about it)."""
+    layers = lower(parse_model(_model_bytes("packed_depths")))
+    groups = sorted(ly.fields["k_padded"] // 4 for ly in layers if "pack" in ly.arrays)
+    assert groups == [1, 3, 16, 17, 33, 36]
 
 
 def test_int8_weight_layout_is_bit_exact_too(tmp_path: Path) -> None:

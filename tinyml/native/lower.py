@@ -133,10 +133,25 @@ def _requant_arrays(mults: list[int], shifts: list[int], fast: bool = False,
     if not fast:
         arrays["shift"] = ("int8_t", np.array(shifts, dtype=np.int8))
         return arrays
-    rights = [-s for s in shifts]
+    rights, adds = _fast_terms(mults, shifts, out_zp)
     arrays["shift"] = ("int8_t", np.array(rights, dtype=np.int8))
-    arrays["add"] = ("int32_t", np.array([(1 << (r - 1)) + out_zp * (1 << r) for r in rights], dtype=np.int32))
+    arrays["add"] = ("int32_t", np.array(adds, dtype=np.int32))
     return arrays
+
+
+def _fast_terms(mults: list[int], shifts: list[int], out_zp: int) -> tuple[list[int], list[int]]:
+    """The right shifts r = -shift of fast layers and tm_rq_fast's addends 2^(r-1) + (zero point << r)."""
+    rights = [-s for s in shifts]
+    return rights, [(1 << (r - 1)) + out_zp * (1 << r) for r in rights]
+
+
+def conv_pack(bias: np.ndarray, mults: list[int], shifts: list[int], out_zp: int) -> np.ndarray:
+    """Packed per-channel-pair constants of the fast convolution path (``TM_CONV_PACK`` words each):
+    bias0, bias1, mult0, add0, mult1, add1, r0 | r1 << 8 — one LDRD and one LDM in the Cortex-M kernel."""
+    rights, adds = _fast_terms(mults, shifts, out_zp)
+    rows = [[int(bias[c]), int(bias[c + 1]), mults[c], adds[c], mults[c + 1], adds[c + 1],
+             rights[c] | rights[c + 1] << 8] for c in range(0, len(mults), 2)]
+    return np.array(rows, dtype=np.int64).astype(np.int32).reshape(-1)
 
 
 def _zp(t: Tensor) -> int:
@@ -184,9 +199,12 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and fields["pad_top"] == 0 and fields["pad_left"] == 0
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
     scratch = 2 * fields["k_padded"] * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
-    return Layer(op.index, "conv", op.opcode, (x.index,), y.index, fields,
-                 {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows)),
-                  "bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))},
+    arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
+    if x2 and out_c % 2 == 0 and (lo, hi) == (-128, 127):
+        arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
+    else:
+        arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
+    return Layer(op.index, "conv", op.opcode, (x.index,), y.index, fields, arrays,
                  macs=out_h * out_w * out_c * kh * kw * ic, in_place_ok=in_place, scratch=scratch,
                  scratch_in_place=scratch, rq_fast=fast)
 

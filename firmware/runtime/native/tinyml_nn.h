@@ -44,9 +44,14 @@ typedef struct {
   uint8_t wide;           /* 1: int16 weights, 0: int8 weights (layouts above) */
   uint8_t acc_x2;         /* weights and bias are stored doubled (int16 + fast requantization) */
   const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] */
-  const int32_t *bias;    /* [out_c], zero point folded in */
-  tm_requant_t rq;
+  const int32_t *bias;    /* [out_c], zero point folded in (NULL when packed) */
+  tm_requant_t rq;        /* (empty when packed) */
+  /* The fast path (int16 doubled weights, fast requantization, even out_c, no clamp beyond int8):
+   * per channel pair TM_CONV_PACK words bias0, bias1, mult0, add0, mult1, add1, r0 | r1 << 8. */
+  const int32_t *pack;
 } tm_conv_t;
+
+#define TM_CONV_PACK 7
 
 typedef struct {
   uint16_t in_h, in_w, in_c;

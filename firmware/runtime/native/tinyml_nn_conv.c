@@ -188,33 +188,134 @@ static inline acc4_t dot_w8(const int8_t *w, const int16_t *x, int kp, acc4_t s)
   return s;
 }
 
-/* The common fast case: an even number of channels, int16 doubled weights, fast requantization,
- * no activation clamp beyond int8 (ReLU outputs with zero point -128 land here too). Kept apart so
- * every value stays in a register across the channel loop. */
-static void conv_pair_w16_fast(const int16_t *w, const int16_t *x, int kp, int out_c, const int32_t *bias,
-                               const tm_requant_t *rq, int8_t *out0, int8_t *out1) {
-  const int32_t *mult = rq->mult, *add = rq->add;
-  const int8_t *shift = rq->shift;
-  for (int c = 0; c < out_c; c += 2, w += 2 * kp) {
-    acc4_t s = {bias[c], bias[c], bias[c + 1], bias[c + 1]};
+/* The packed fast path: all output channels of the two pixels in the pair buffer x; pixel n's
+ * outputs at out, pixel n+1's at out + out1_off (0 when there is no second pixel: both pixels of the
+ * pair are then the same and write the same bytes). Each channel pair's four accumulators start at
+ * its doubled bias and end in tm_rq_fast with its packed constants. */
+#if TM_USE_DSP
+typedef struct {
+  const int16_t *x;     /* +0  pair buffer */
+  uint32_t groups;      /* +4  k_padded / 4 */
+  const void *w;        /* +8  weights, channel pairs back to back */
+  const int32_t *q;     /* +12 packed constants */
+  const int32_t *q_end; /* +16 */
+  int8_t *out;          /* +20 */
+  int32_t out1_off;     /* +24 */
+} tm_conv_job_t;
+
+#define TM_PW_GROUP                        \
+  "ldmia.w r0!, {r2, r3, r4, r5}\n\t"      \
+  "ldmia.w r1!, {r6, r7, r12, lr}\n\t"     \
+  "smlad r8, r2, r6, r8\n\t"               \
+  "smlad r9, r3, r6, r9\n\t"               \
+  "smlad r10, r2, r7, r10\n\t"             \
+  "smlad r11, r3, r7, r11\n\t"             \
+  "smlad r8, r4, r12, r8\n\t"              \
+  "smlad r9, r5, r12, r9\n\t"              \
+  "smlad r10, r4, lr, r10\n\t"             \
+  "smlad r11, r5, lr, r11\n\t"
+
+/* Hand-scheduled for Cortex-M4/M7 (AAPCS; all 14 usable registers). Per group of four K: one LDM of
+ * the pixel pair's four words (r2-r5), one LDM of the channel pair's four (r6, r7, r12, lr), eight
+ * SMLADs into s00 s01 s10 s11 (r8-r11): 10 instructions per 16 MACs, no loop counter — the K loop is
+ * unrolled 16 groups deep and entered part-way (40 bytes per group) so that the first pass runs
+ * ((groups - 1) % 16) + 1 groups; further passes of 16 are counted on the stack. The frame holds
+ * [0] x, [4] passes - 1, [8] entry | 1, [12] q_end, [16] out, [20] out1_off, [24] q, [28] passes left. */
+__attribute__((naked, noinline)) static void conv_pack_asm(const tm_conv_job_t *job) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #32\n\t"
+      "ldr r2, [r0, #4]\n\t"
+      "sub r3, r2, #1\n\t"
+      "lsr r4, r3, #4\n\t"
+      "and r3, r3, #15\n\t"
+      "rsb r3, r3, #15\n\t"
+      "movs r5, #40\n\t"
+      "mul r3, r3, r5\n\t"
+      "adr r5, 2f\n\t"
+      "bic r5, r5, #1\n\t"
+      "add r3, r3, r5\n\t"
+      "orr r3, r3, #1\n\t"
+      "ldr r5, [r0, #0]\n\t"
+      "strd r5, r4, [sp, #0]\n\t"
+      "str r3, [sp, #8]\n\t"
+      "ldr r5, [r0, #16]\n\t"
+      "str r5, [sp, #12]\n\t"
+      "ldrd r5, r6, [r0, #20]\n\t"
+      "strd r5, r6, [sp, #16]\n\t"
+      "ldr r1, [r0, #8]\n\t"
+      "ldr lr, [r0, #12]\n\t"
+      "1:\n\t"
+      "ldrd r8, r10, [lr], #8\n\t"
+      "mov r9, r8\n\t"
+      "mov r11, r10\n\t"
+      "str lr, [sp, #24]\n\t"
+      "ldrd r0, r2, [sp, #0]\n\t"
+      "str r2, [sp, #28]\n\t"
+      "ldr pc, [sp, #8]\n\t"
+      ".p2align 2\n"
+      "2:\n\t"
+      ".rept 16\n\t" TM_PW_GROUP ".endr\n\t"
+      "ldr r2, [sp, #28]\n\t"
+      "subs r2, r2, #1\n\t"
+      "str r2, [sp, #28]\n\t"
+      "bpl 2b\n\t"
+      "ldr lr, [sp, #24]\n\t"
+      "ldmia lr!, {r2, r3, r4, r5, r6}\n\t" /* mult0 add0 mult1 add1 shifts */
+      "add r7, r3, r8, asr #31\n\t"
+      "smmlar r8, r8, r2, r7\n\t"
+      "add r7, r3, r9, asr #31\n\t"
+      "smmlar r9, r9, r2, r7\n\t"
+      "add r7, r5, r10, asr #31\n\t"
+      "smmlar r10, r10, r4, r7\n\t"
+      "add r7, r5, r11, asr #31\n\t"
+      "smmlar r11, r11, r4, r7\n\t"
+      "asr r8, r8, r6\n\t"
+      "asr r9, r9, r6\n\t"
+      "lsr r6, r6, #8\n\t"
+      "asr r10, r10, r6\n\t"
+      "asr r11, r11, r6\n\t"
+      "ssat r8, #8, r8\n\t"
+      "ssat r9, #8, r9\n\t"
+      "ssat r10, #8, r10\n\t"
+      "ssat r11, #8, r11\n\t"
+      "ldrd r2, r3, [sp, #16]\n\t"
+      "strb r9, [r2, r3]\n\t"
+      "strb r8, [r2], #1\n\t"
+      "strb r11, [r2, r3]\n\t"
+      "strb r10, [r2], #1\n\t"
+      "str r2, [sp, #16]\n\t"
+      "ldr r3, [sp, #12]\n\t"
+      "cmp lr, r3\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #32\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
+static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32_t out1_off) {
+  const int kp = p->k_padded;
+  const int32_t *q = p->pack;
+#if TM_USE_DSP
+  const tm_conv_job_t job = {x, (uint32_t)kp / 4u, p->weights, q, q + TM_CONV_PACK * (p->out_c / 2), out, out1_off};
+  conv_pack_asm(&job);
+#else
+  const int16_t *w = (const int16_t *)p->weights;
+  for (int c = 0; c < p->out_c; c += 2, w += 2 * kp, q += TM_CONV_PACK) {
+    acc4_t s = {q[0], q[0], q[1], q[1]};
     s = dot_w16(w, x, kp, s);
-    const int r0 = shift[c], r1 = shift[c + 1];
-    const int32_t m0 = mult[c], m1 = mult[c + 1], a0 = add[c], a1 = add[c + 1];
-    out0[c] = (int8_t)tm_ssat8(tm_rq_fast(s.s00, m0, r0, a0));
-    out0[c + 1] = (int8_t)tm_ssat8(tm_rq_fast(s.s10, m1, r1, a1));
-    out1[c] = (int8_t)tm_ssat8(tm_rq_fast(s.s01, m0, r0, a0));
-    out1[c + 1] = (int8_t)tm_ssat8(tm_rq_fast(s.s11, m1, r1, a1));
+    const int r0 = q[6] & 0xff, r1 = (q[6] >> 8) & 0xff;
+    out[c + out1_off] = (int8_t)tm_ssat8(tm_rq_fast(s.s01, q[2], r0, q[3]));
+    out[c] = (int8_t)tm_ssat8(tm_rq_fast(s.s00, q[2], r0, q[3]));
+    out[c + 1 + out1_off] = (int8_t)tm_ssat8(tm_rq_fast(s.s11, q[4], r1, q[5]));
+    out[c + 1] = (int8_t)tm_ssat8(tm_rq_fast(s.s10, q[4], r1, q[5]));
   }
+#endif
 }
 
 /* All output channels of the two pixels in the pair buffer x (out1 NULL: only one pixel). */
 static void conv_pair(const tm_conv_t *p, const int16_t *x, int8_t *out0, int8_t *out1) {
   const int kp = p->k_padded;
-  if (out1 != NULL && (p->out_c & 1) == 0 && p->wide && p->acc_x2 && p->rq.fast && p->act_min == -128 &&
-      p->act_max == 127) {
-    conv_pair_w16_fast((const int16_t *)p->weights, x, kp, p->out_c, p->bias, &p->rq, out0, out1);
-    return;
-  }
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
   const int32_t *bias = p->bias, *mult = p->rq.mult;
   const int8_t *shift = p->rq.shift;
@@ -279,7 +380,11 @@ void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scrat
       im2col_row(p, in, m, r1);
       widen_pair(r0, r1, x, p->k_padded);
     }
-    conv_pair(p, x, out + (size_t)n * p->out_c, m != n ? out + (size_t)m * p->out_c : NULL);
+    if (p->pack != NULL) {
+      conv_packed(p, x, out + (size_t)n * p->out_c, m != n ? p->out_c : 0);
+    } else {
+      conv_pair(p, x, out + (size_t)n * p->out_c, m != n ? out + (size_t)m * p->out_c : NULL);
+    }
   }
 }
 

@@ -35,17 +35,10 @@ static const int16_t L1_weights[48] = {
   192, 160, -206, 40, 0, -202, 254, 76, -166, -148, -194, -74,
   106, 228, 194, -28, -254, 0, 154, 0, 0, 0, 0, 0,
 };
-static const int32_t L1_bias[4] = {
-  56, -404, 84, -216,
-};
-static const int32_t L1_mult[4] = {
-  1798151425, 1343499610, 1274174532, 1383595703,
-};
-static const int8_t L1_shift[4] = {
-  5, 4, 4, 4,
-};
-static const int32_t L1_add[4] = {
-  -4080, -2040, -2040, -2040,
+static const int32_t L1_pack[14] = {
+  56, -404, 1798151425, -4080, 1343499610, -2040,
+  1029, 84, -216, 1274174532, -2040, 1383595703,
+  -2040, 1028,
 };
 static const tm_conv_t L1 = {
   .in_h = 7,
@@ -70,8 +63,7 @@ static const tm_conv_t L1 = {
   .wide = 1,
   .acc_x2 = 1,
   .weights = L1_weights,
-  .bias = L1_bias,
-  .rq = {L1_mult, L1_shift, L1_add, 1},
+  .pack = L1_pack,
 };
 
 /* layer 2: DEPTHWISE_CONV_2D (in place) */

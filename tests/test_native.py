@@ -98,6 +98,9 @@ def test_packed_fast_path_covers_every_depth_of_the_unrolled_loop() -> None:
     layers = lower(parse_model(_model_bytes("packed_depths")))
     groups = sorted(ly.fields["k_padded"] // 4 for ly in layers if "pack" in ly.arrays)
     assert groups == [1, 3, 16, 17, 33, 36]
+    dw = [(ly.fields["k_h"], ly.fields["k_w"]) for ly in lower(parse_model(_model_bytes("depthwise_edges")))
+          if ly.kind == "dwconv" and "pack" in ly.arrays]
+    assert dw == [(5, 5)]  # the packed depthwise path beside the 3x3 kernel (DS-CNN, MCUNet)
 
 
 def test_int8_weight_layout_is_bit_exact_too(tmp_path: Path) -> None:

@@ -154,6 +154,17 @@ def conv_pack(bias: np.ndarray, mults: list[int], shifts: list[int], out_zp: int
     return np.array(rows, dtype=np.int64).astype(np.int32).reshape(-1)
 
 
+def dwconv_pack(bias: np.ndarray, mults: list[int], shifts: list[int], out_zp: int) -> np.ndarray:
+    """Packed per-group-of-four constants of the fast depthwise path (``TM_DWCONV_PACK`` words each):
+    bias0..3, then (mult, add) per channel, then r0 | r1 << 8 | r2 << 16 | r3 << 24."""
+    rights, adds = _fast_terms(mults, shifts, out_zp)
+    rows = []
+    for c in range(0, len(mults), 4):
+        terms = [v for j in range(c, c + 4) for v in (mults[j], adds[j])]
+        rows.append([*(int(b) for b in bias[c : c + 4]), *terms, sum(rights[c + j] << (8 * j) for j in range(4))])
+    return np.array(rows, dtype=np.int64).astype(np.uint32).view(np.int32).reshape(-1)
+
+
 def _zp(t: Tensor) -> int:
     assert t.quant is not None
     return t.quant.zero_point[0]
@@ -237,9 +248,12 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
     weights = interleave(taps).reshape(ntaps, -1, 4).transpose(1, 0, 2).reshape(-1)
     zp_row = _round4(in_c)
     in_place = (sh, sw) == (1, 1) and (out_h, out_w, out_c) == (in_h, in_w, in_c)
-    return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields,
-                 {"weights": ("int16_t", weights), "bias": ("int32_t", _int32(bias)),
-                  **_requant_arrays(mults, shifts, fast, _zp(y))},
+    arrays = {"weights": ("int16_t", weights)}
+    if fast and out_c == in_c and in_c % 4 == 0 and (lo, hi) == (-128, 127):
+        arrays["pack"] = ("int32_t", dwconv_pack(_int32(bias), mults, shifts, _zp(y)))
+    else:
+        arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
+    return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields, arrays,
                  macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=zp_row,
                  scratch_in_place=zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
 

@@ -63,9 +63,15 @@ typedef struct {
   int8_t in_zp, out_zp, act_min, act_max;
   uint8_t acc_x2;    /* weights and bias are stored doubled (fast requantization) */
   const int16_t *weights; /* [c_padded / 4][k_h*k_w][4], interleaved per 4 channels */
-  const int32_t *bias;    /* [out_c], zero point folded in (for interior pixels) */
-  tm_requant_t rq;
+  const int32_t *bias;    /* [out_c], zero point folded in (for interior pixels; NULL when packed) */
+  tm_requant_t rq;        /* (empty when packed) */
+  /* The fast path (depth multiplier 1, channels a multiple of 4, fast requantization, no clamp beyond
+   * int8): per group of four channels TM_DWCONV_PACK words bias0..3, mult0, add0, .., mult3, add3,
+   * r0 | r1 << 8 | r2 << 16 | r3 << 24. */
+  const int32_t *pack;
 } tm_dwconv_t;
+
+#define TM_DWCONV_PACK 13
 
 typedef struct {
   uint16_t in_c, out_c, k_padded;

@@ -32,20 +32,6 @@ typedef struct {
 } acc4_t;
 
 /* Four channels of one pixel: weights w are this group's [tap][4] (interleaved), 8 bytes per tap. */
-/* One tap of a 3x3 group in assembly: the tap's input pointer at a constant offset in taps[], one
- * word of four channels, SXTB16 into (c0, c2) and (c1, c3), one LDRD of the four weights, four
- * 16x16 multiply-accumulates: 9 instructions (C leaves GCC short of registers and it spills). */
-#define TM_DW_TAP(T)                          \
-  "ldr %[p], [%[taps], #(" #T " * 4)]\n\t"   \
-  "ldr %[x], [%[p], %[c]]\n\t"               \
-  "ldrd %[we], %[wo], [%[w]], #8\n\t"        \
-  "sxtb16 %[xe], %[x]\n\t"                   \
-  "sxtb16 %[x], %[x], ror #8\n\t"            \
-  "smlabb %[a0], %[xe], %[we], %[a0]\n\t"    \
-  "smlatt %[a2], %[xe], %[we], %[a2]\n\t"    \
-  "smlabb %[a1], %[x], %[wo], %[a1]\n\t"     \
-  "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
-
 static inline acc4_t group_fast(const int8_t *const *taps, int ntaps, const int16_t *w, int c, acc4_t s) {
   int32_t a0 = s.a0, a1 = s.a1, a2 = s.a2, a3 = s.a3;
   const uint32_t *wp = (const uint32_t *)(const void *)w;
@@ -65,50 +51,120 @@ static inline acc4_t group_fast(const int8_t *const *taps, int ntaps, const int1
   return s;
 }
 
-static inline int8_t out_fast(int32_t acc2, int32_t mult, int r, int32_t add) {
-  return (int8_t)tm_ssat8(tm_rq_fast(acc2, mult, r, add));
-}
+typedef struct {
+  const int8_t *const *taps; /* +0  the pixel's nine tap pointers */
+  const int16_t *w;          /* +4  */
+  const int32_t *q;          /* +8  packed constants */
+  int8_t *out;               /* +12 */
+  int8_t *out_end;           /* +16 */
+} tm_dw_job_t;
 
-/* The common fast case (depth multiplier 1, channels a multiple of 4, doubled int16 weights, fast
- * requantization, no clamp beyond int8), four channels at a time; 3x3 kernels fully unrolled. */
-static void pixel_fast(const int8_t *const *taps, int ntaps, const int16_t *w, int channels, const int32_t *bias,
-                       const int32_t *mult, const int8_t *shift, const int32_t *add, int8_t *out) {
-  for (int c = 0; c < channels; c += 4, w += 4 * ntaps) {
-    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-    if (ntaps == 9) {
-      const int16_t *wp = w;
-      const int8_t *p;
-      uint32_t x, xe, we, wo;
-      __asm__ volatile(TM_DW_TAP(0) TM_DW_TAP(1) TM_DW_TAP(2) TM_DW_TAP(3) TM_DW_TAP(4) TM_DW_TAP(5) TM_DW_TAP(6)
-                           TM_DW_TAP(7) TM_DW_TAP(8)
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w] "+r"(wp), [p] "=&r"(p),
-                         [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
-                       : [taps] "r"(taps), [c] "r"(c)
-                       : "memory");
-    } else {
-      acc4_t s = {a0, a1, a2, a3};
-      s = group_fast(taps, ntaps, w, c, s);
-      a0 = s.a0;
-      a1 = s.a1;
-      a2 = s.a2;
-      a3 = s.a3;
-    }
-    out[c] = out_fast(a0, mult[c], shift[c], add[c]);
-    out[c + 1] = out_fast(a1, mult[c + 1], shift[c + 1], add[c + 1]);
-    out[c + 2] = out_fast(a2, mult[c + 2], shift[c + 2], add[c + 2]);
-    out[c + 3] = out_fast(a3, mult[c + 3], shift[c + 3], add[c + 3]);
-  }
+/* One pixel of a packed 3x3 layer, hand-scheduled (AAPCS; all 14 usable registers): per group of
+ * four channels one LDM of the biases into the accumulators (r8-r11), nine TM_DW_TAPs, then
+ * tm_rq_fast on each channel with its (mult, add) pair (two LDMs) and its shift byte, SSAT, STRB.
+ * r0 taps, r1 channel byte offset, r2 weights, r3 constants, r4 out; the frame holds out_end. */
+/* One tap: the tap's input pointer at a constant offset in taps[], one word of four channels, SXTB16
+ * into (c0, c2) and (c1, c3), one LDRD of the four weights, four 16x16 multiply-accumulates. */
+#define TM_DW_TAP(T)              \
+  "ldr r5, [r0, #" #T " * 4]\n\t" \
+  "ldr r6, [r5, r1]\n\t"          \
+  "ldrd r12, lr, [r2], #8\n\t"    \
+  "sxtb16 r7, r6\n\t"             \
+  "sxtb16 r6, r6, ror #8\n\t"     \
+  "smlabb r8, r7, r12, r8\n\t"    \
+  "smlatt r10, r7, r12, r10\n\t"  \
+  "smlabb r9, r6, lr, r9\n\t"     \
+  "smlatt r11, r6, lr, r11\n\t"
+
+__attribute__((naked, noinline)) static void pixel3x3_pack_asm(const tm_dw_job_t *job) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #8\n\t"
+      "ldr r5, [r0, #16]\n\t"
+      "str r5, [sp, #0]\n\t"
+      "ldr r2, [r0, #4]\n\t"
+      "ldr r3, [r0, #8]\n\t"
+      "ldr r4, [r0, #12]\n\t"
+      "ldr r0, [r0, #0]\n\t"
+      "movs r1, #0\n\t"
+      "1:\n\t"
+      "ldmia r3!, {r8, r9, r10, r11}\n\t"
+      TM_DW_TAP(0) TM_DW_TAP(1) TM_DW_TAP(2) TM_DW_TAP(3) TM_DW_TAP(4) TM_DW_TAP(5) TM_DW_TAP(6)
+      TM_DW_TAP(7) TM_DW_TAP(8)
+      "ldmia r3!, {r5, r6, r7, r12}\n\t" /* mult0 add0 mult1 add1 */
+      "add r6, r6, r8, asr #31\n\t"
+      "smmlar r8, r8, r5, r6\n\t"
+      "add r12, r12, r9, asr #31\n\t"
+      "smmlar r9, r9, r7, r12\n\t"
+      "ldmia r3!, {r5, r6, r7, r12}\n\t" /* mult2 add2 mult3 add3 */
+      "add r6, r6, r10, asr #31\n\t"
+      "smmlar r10, r10, r5, r6\n\t"
+      "add r12, r12, r11, asr #31\n\t"
+      "smmlar r11, r11, r7, r12\n\t"
+      "ldr r5, [r3], #4\n\t" /* shifts */
+      "asr r8, r8, r5\n\t"
+      "lsr r5, r5, #8\n\t"
+      "asr r9, r9, r5\n\t"
+      "lsr r5, r5, #8\n\t"
+      "asr r10, r10, r5\n\t"
+      "lsr r5, r5, #8\n\t"
+      "asr r11, r11, r5\n\t"
+      "ssat r8, #8, r8\n\t"
+      "ssat r9, #8, r9\n\t"
+      "ssat r10, #8, r10\n\t"
+      "ssat r11, #8, r11\n\t"
+      "strb r8, [r4], #1\n\t"
+      "strb r9, [r4], #1\n\t"
+      "strb r10, [r4], #1\n\t"
+      "strb r11, [r4], #1\n\t"
+      "adds r1, r1, #4\n\t"
+      "ldr r5, [sp, #0]\n\t"
+      "cmp r4, r5\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
 }
 #endif
 
-/* One output pixel: taps[t] points at the input pixel under tap t (or the zero-point row). */
-static void pixel(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, int8_t *out) {
+/* A packed layer's pixel: four channels at a time, accumulators from the packed doubled biases. */
+static void pixel_packed(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, int8_t *out) {
+  const int16_t *w = p->weights;
+  const int32_t *q = p->pack;
 #if TM_USE_DSP
-  if (p->depth_mult == 1 && (p->in_c & 3) == 0 && p->acc_x2 && p->rq.fast && p->act_min == -128 &&
-      p->act_max == 127) {
-    pixel_fast(taps, ntaps, p->weights, p->out_c, p->bias, p->rq.mult, p->rq.shift, p->rq.add, out);
+  if (ntaps == 9) {
+    const tm_dw_job_t job = {taps, w, q, out, out + p->out_c};
+    pixel3x3_pack_asm(&job);
     return;
   }
+#endif
+  for (int c = 0; c < p->out_c; c += 4, w += 4 * ntaps, q += TM_DWCONV_PACK) {
+    int32_t acc[4] = {q[0], q[1], q[2], q[3]};
+#if TM_USE_DSP
+    acc4_t s = {acc[0], acc[1], acc[2], acc[3]};
+    s = group_fast(taps, ntaps, w, c, s);
+    acc[0] = s.a0;
+    acc[1] = s.a1;
+    acc[2] = s.a2;
+    acc[3] = s.a3;
+#else
+    for (int t = 0; t < ntaps; ++t) {
+      for (int j = 0; j < 4; ++j) acc[j] += taps[t][c + j] * w[4 * t + tm_ilv(j)];
+    }
+#endif
+    for (int j = 0; j < 4; ++j) {
+      const int r = (int)(((uint32_t)q[12] >> (8 * j)) & 0xffu);
+      out[c + j] = (int8_t)tm_ssat8(tm_rq_fast(acc[j], q[4 + 2 * j], r, q[5 + 2 * j]));
+    }
+  }
+}
+
+/* One output pixel: taps[t] points at the input pixel under tap t (or the zero-point row). */
+static void pixel(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, int8_t *out) {
+  if (p->pack != NULL) {
+    pixel_packed(p, taps, ntaps, out);
+    return;
+  }
+#if TM_USE_DSP
   if (p->depth_mult == 1 && (p->in_c & 3) == 0) {
     const int16_t *w = p->weights;
     for (int c = 0; c < p->out_c; c += 4, w += 4 * ntaps) {

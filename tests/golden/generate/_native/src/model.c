@@ -72,17 +72,10 @@ static const int16_t L2_weights[36] = {
   -138, -218, -198, 218, -254, -216, 116, 208, -126, -122, 202, -212,
   -114, -132, 8, 64, -220, -46, 110, 168, 140, 60, -254, 62,
 };
-static const int32_t L2_bias[4] = {
-  -113664, -43520, -85248, 42752,
-};
-static const int32_t L2_mult[4] = {
-  1752692260, 2033386012, 1646301093, 1800813396,
-};
-static const int8_t L2_shift[4] = {
-  7, 7, 7, 7,
-};
-static const int32_t L2_add[4] = {
-  -16320, -16320, -16320, -16320,
+static const int32_t L2_pack[13] = {
+  -113664, -43520, -85248, 42752, 1752692260, -16320,
+  2033386012, -16320, 1646301093, -16320, 1800813396, -16320,
+  117901063,
 };
 static const tm_dwconv_t L2 = {
   .in_h = 7,
@@ -107,8 +100,7 @@ static const tm_dwconv_t L2 = {
   .act_max = 127,
   .acc_x2 = 1,
   .weights = L2_weights,
-  .bias = L2_bias,
-  .rq = {L2_mult, L2_shift, L2_add, 1},
+  .pack = L2_pack,
 };
 
 /* layer 3: RESHAPE */

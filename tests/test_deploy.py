@@ -81,3 +81,17 @@ def test_hil_example_drives_the_deployed_board(deployed: Path) -> None:
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "3 passed" in result.stdout
+
+
+@pytest.mark.tflm
+@pytest.mark.skipif(not os.environ.get("TINYML_TFLM_DIR"), reason="needs TINYML_TFLM_DIR (tflite-micro checkout)")
+def test_deploy_with_the_tflm_runtime(deployed: Path, synth_dataset: Path) -> None:
+    """The same deployment with TFLite Micro + CMSIS-NN instead of the native runtime (training and
+    quantization reused): built, run under QEMU, outputs bit-exact with the TFLM host interpreter."""
+    argv = ["deploy", "kws", "--data", str(synth_dataset), "--epochs", "2", "--runs", "2", "--samples", "12",
+            "--runtime", "tflm", "--work", str(deployed.parent)]
+    assert main(argv) == 0
+    report = json.loads((deployed / "report" / "deploy.json").read_text())
+    assert report["runtime"] == "tflm" and report["bench"]["runtime"] == "tflm"
+    assert report["bench"]["tick_unit"] == "instructions" and report["bench"]["ticks"][0] > 1_000_000
+    assert report["validation"]["match_rate"] == 1.0 and report["validation"]["samples"] == 12

@@ -1,5 +1,5 @@
 /* tinyml firmware port for the host (POSIX): console on stdin/stdout, monotonic clock in
- * microseconds. Used to test the protocol engine and runtimes with the host compiler. */
+ * microseconds (any hosted C library: without POSIX clocks, clock()). Used to test the protocol engine and runtimes with the host compiler. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +25,13 @@ int tm_port_read(void) {
 }
 
 uint32_t tm_port_ticks(void) {
+#ifdef CLOCK_MONOTONIC
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint32_t)((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+#else /* a C library without POSIX clocks (newlib on bare metal): the C standard's processor clock */
+  return (uint32_t)((uint64_t)clock() * 1000000u / CLOCKS_PER_SEC);
+#endif
 }
 
 uint32_t tm_port_ticks_hz(void) { return 1000000u; }

@@ -75,6 +75,12 @@ CXX = ("-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics")
 CORTEX_M_BOARDS = [b.id for b in all_boards() if b.core in CPU_FLAGS]
 
 
+def _compile_command(source: Path, obj: Path, flags: list[str], c_flags: tuple[str, ...] = ()) -> list[str]:
+    cxx = source.suffix == ".cc"
+    return ["arm-none-eabi-g++" if cxx else "arm-none-eabi-gcc", *flags, *(CXX if cxx else c_flags), "-c",
+            str(source), "-o", str(obj)]
+
+
 def _compile(jobs: list[list[str]]) -> None:
     def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_DEADLINE_S)
@@ -100,8 +106,7 @@ def tflm_libraries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             continue
         out = tmp_path_factory.mktemp(f"tflm-{core}")
         objects = [out / f"{i}.o" for i in range(len(sources))]
-        _compile([["arm-none-eabi-g++" if s.suffix == ".cc" else "arm-none-eabi-gcc", *CPU_FLAGS[core], *COMMON,
-                   *(CXX if s.suffix == ".cc" else ()), *include_flags(root), "-c", str(s), "-o", str(o)]
+        _compile([_compile_command(s, o, [*CPU_FLAGS[core], *COMMON, *include_flags(root)])
                   for s, o in zip(sources, objects, strict=True)])
         lib.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["arm-none-eabi-ar", "rcs", str(out / "libtflm.a"), *map(str, objects)], check=True, timeout=120)
@@ -127,9 +132,7 @@ def test_tflm_kws_firmware_links_for_every_cortex_m_board(board_id: str, trained
     flags = [*CPU_FLAGS[board.core], *COMMON, f"-I{src}", f"-I{src / 'tinyml/core'}", f"-I{src / 'tinyml/runtime'}",
              *include_flags(export_tflm())]
     objects = [tmp_path / f"{s.stem}.o" for s in sources]
-    _compile([["arm-none-eabi-g++" if s.suffix == ".cc" else "arm-none-eabi-gcc", *flags,
-               *(CXX if s.suffix == ".cc" else ("-std=c11",)), "-c", str(s), "-o", str(o)]
-              for s, o in zip(sources, objects, strict=True)])
+    _compile([_compile_command(s, o, flags, ("-std=c11",)) for s, o in zip(sources, objects, strict=True)])
     elf = tmp_path / "firmware.elf"
     link = subprocess.run(["arm-none-eabi-g++", *CPU_FLAGS[board.core], "--specs=nano.specs", "--specs=nosys.specs",
                            "-Wl,--gc-sections", *map(str, objects), str(tflm_libraries[board.core]), "-lm", "-o",

@@ -59,10 +59,6 @@ typedef struct {
   int8_t *out_end;           /* +16 */
 } tm_dw_job_t;
 
-/* One pixel of a packed 3x3 layer, hand-scheduled (AAPCS; all 14 usable registers): per group of
- * four channels one LDM of the biases into the accumulators (r8-r11), nine TM_DW_TAPs, then
- * tm_rq_fast on each channel with its (mult, add) pair (two LDMs) and its shift byte, SSAT, STRB.
- * r0 taps, r1 channel byte offset, r2 weights, r3 constants, r4 out; the frame holds out_end. */
 /* One tap: the tap's input pointer at a constant offset in taps[], one word of four channels, SXTB16
  * into (c0, c2) and (c1, c3), one LDRD of the four weights, four 16x16 multiply-accumulates. */
 #define TM_DW_TAP(T)              \
@@ -76,6 +72,10 @@ typedef struct {
   "smlabb r9, r6, lr, r9\n\t"     \
   "smlatt r11, r6, lr, r11\n\t"
 
+/* One pixel of a packed 3x3 layer, hand-scheduled (AAPCS; all 14 usable registers): per group of
+ * four channels one LDM of the biases into the accumulators (r8-r11), nine TM_DW_TAPs, then
+ * tm_rq_fast on each channel with its (mult, add) pair (two LDMs) and its shift byte, SSAT, STRB.
+ * r0 taps, r1 channel byte offset, r2 weights, r3 constants, r4 out; the frame holds out_end. */
 __attribute__((naked, noinline)) static void pixel3x3_pack_asm(const tm_dw_job_t *job) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"

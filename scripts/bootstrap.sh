@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent bootstrap, sourced by scripts/demo.sh and scripts/test.sh:
-#   1. Debian packages (speech synthesis, Arm toolchain, QEMU) when any is missing;
+#   1. Debian packages (speech synthesis: espeak-ng, flite, festival + voices; Arm toolchain, QEMU)
+#      when any is missing;
 #   2. a virtualenv at .venv/ in the repository root;
 #   3. tinyml itself (editable) with its dev and QAT extras, reinstalled only when
 #      pyproject.toml or this script changed.
@@ -9,7 +10,7 @@ set -euo pipefail
 TINYML_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export TINYML_ROOT
 
-APT_PACKAGES=(espeak-ng gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
 # QAT needs Keras 2 (tf-keras) and tensorflow-model-optimization. Both declare a dependency on
 # the full `tensorflow` wheel, so they are installed without dependencies next to tensorflow-cpu.
 QAT_PACKAGES=(tf-keras==2.21.0 tensorflow-model-optimization==0.8.1)

@@ -75,3 +75,24 @@ def test_corrupt_archive(tmp_path: Path) -> None:
     bad.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(DownloadError, match="not a readable"):
         extract(bad, tmp_path / "out")
+
+
+def test_data_speech_commands_is_the_verified_cached_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyml.datasets.download import cached_speech_commands
+
+    path, digest = _archive(tmp_path)
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    archive = Archive(path.as_uri(), digest, "sc.tar.gz")
+    dest = cached_speech_commands(archive=archive)
+    assert dest == tmp_path / "cache" / "sc" and (dest / "validation_list.txt").is_file()
+    path.unlink()  # the second call needs neither the network nor the archive source
+    assert cached_speech_commands(archive=archive) == dest
+
+
+def test_offline_speech_commands_names_the_synthetic_alternative(tmp_path: Path) -> None:
+    from tinyml.datasets.download import cached_speech_commands
+
+    unreachable = Archive("http://127.0.0.1:9/speech_commands_v0.02.tar.gz", "0" * 64, "sc.tar.gz")
+    with pytest.raises(DownloadError, match=r"cannot download .*offline, use --data synth"):
+        cached_speech_commands(tmp_path / "cache", unreachable)
+    assert not (tmp_path / "cache" / "sc").exists()

@@ -1,28 +1,52 @@
-"""Real espeak-ng synthesis (about 10 ms per clip)."""
+"""Real speech synthesis with espeak-ng, flite and festival (tens of clips per second)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tinyml.audio.wav import read_wav
 from tinyml.datasets.speech_commands import KEYWORDS, load_kws, scan
-from tinyml.datasets.synth import MANIFEST, SynthConfig, synthesize
+from tinyml.datasets.synth import MANIFEST, SynthConfig, parse_words, synthesize
+from tinyml.datasets.voices import ENGINES
+from tinyml.datasets.words import unknown_words
 from tinyml.errors import DatasetError
+
+from .conftest import SYNTH_FIXTURE
 
 
 def test_layout_manifest_and_labelling(synth_dataset: Path) -> None:
     manifest = json.loads((synth_dataset / MANIFEST).read_text())
-    assert manifest["synthetic"] is True and manifest["speech"] == "espeak-ng"
+    assert manifest["synthetic"] is True and manifest["speech"] == list(ENGINES)
+    assert manifest["keywords"] == list(KEYWORDS)
+    assert all(manifest["clips_per_engine"][e] > 100 for e in ENGINES), manifest["clips_per_engine"]
     assert "SYNTHETIC" in (synth_dataset / "README.txt").read_text()
     for word in KEYWORDS:
         assert len(list((synth_dataset / word).glob("*.wav"))) == 80
+    others = [p.name for p in synth_dataset.iterdir() if p.is_dir() and p.name not in KEYWORDS
+              and not p.name.startswith("_")]
+    assert len(others) > 150 and {"dawn", "lift", "stock", "upper", "marvin"} <= set(others)
     assert len(list((synth_dataset / "_background_noise_").glob("*.wav"))) == 6
-    wav = read_wav(next((synth_dataset / "yes").glob("*.wav")))
-    assert (wav.rate, wav.channels, wav.samples.size) == (16000, 1, 16000)
-    assert 0.2 < abs(wav.samples).max() <= 1.0
+    for engine_clip in (next((synth_dataset / "yes").glob("*.wav")), next((synth_dataset / "dawn").glob("*.wav"))):
+        wav = read_wav(engine_clip)
+        assert (wav.rate, wav.channels, wav.samples.size) == (16000, 1, 16000)
+        assert 0.2 < abs(wav.samples).max() <= 1.0
+
+
+def test_every_engine_speaks_at_the_asked_rate_and_pitch() -> None:
+    import numpy as np
+
+    from tinyml.datasets import voices as tts
+
+    pool = tts.voices(ENGINES)
+    batch = [tts.Utterance("seven", pool[e][0], rate, 1.0) for e in ENGINES for rate in (0.8, 1.25)]
+    audio = tts.synthesize(batch)
+    lengths = [int(np.sum(np.abs(a) > 0.01 * np.abs(a).max())) for a in audio]
+    for slow, fast, u in zip(lengths[::2], lengths[1::2], batch[::2], strict=True):
+        assert fast < 0.9 * slow, (u.voice.label, slow, fast)  # speaking faster is shorter
 
 
 def test_splits_never_share_a_voice(synth_dataset: Path) -> None:
@@ -43,10 +67,10 @@ def test_loads_as_twelve_classes(synth_dataset: Path) -> None:
 
 def test_rebuild_is_skipped_and_foreign_folders_are_protected(synth_dataset: Path, tmp_path: Path) -> None:
     before = (synth_dataset / MANIFEST).stat().st_mtime_ns
-    synthesize(synth_dataset, SynthConfig(per_word=80, seed=1))
+    synthesize(synth_dataset, SYNTH_FIXTURE)
     assert (synth_dataset / MANIFEST).stat().st_mtime_ns == before
     with pytest.raises(DatasetError, match="other settings; pass --force"):
-        synthesize(synth_dataset, SynthConfig(per_word=81, seed=1))
+        synthesize(synth_dataset, replace(SYNTH_FIXTURE, per_word=81))
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("precious")
@@ -56,7 +80,38 @@ def test_rebuild_is_skipped_and_foreign_folders_are_protected(synth_dataset: Pat
 
 
 def test_force_rebuilds_a_small_set(tmp_path: Path) -> None:
-    out = synthesize(tmp_path / "s", SynthConfig(per_word=2, seed=3))
+    cfg = SynthConfig(per_word=2, unknown_per_word=1, seed=3, engines=("espeak-ng",), engine_weights=(1.0,))
+    out = synthesize(tmp_path / "s", cfg)
     assert len(list((out / "yes").glob("*.wav"))) == 2
-    synthesize(out, SynthConfig(per_word=3, seed=3), force=True)
+    synthesize(out, replace(cfg, per_word=3), force=True)
     assert len(list((out / "yes").glob("*.wav"))) == 3
+
+
+def test_custom_keywords_and_phrases(tmp_path: Path) -> None:
+    keywords = parse_words(" Lights on, lights off,hey tiny ")
+    assert keywords == ("lights_on", "lights_off", "hey_tiny")
+    out = synthesize(tmp_path / "custom", SynthConfig(per_word=6, unknown_per_word=1, keywords=keywords))
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["keywords"] == list(keywords)
+    for k in keywords:
+        assert len(list((out / k).glob("*.wav"))) == 6
+    assert (out / "on").is_dir() and (out / "yes").is_dir()  # "on" alone is not "lights on"; "yes" is unknown
+    index = scan(out)  # the manifest's keywords win over the MLPerf Tiny ten that the folder also has
+    assert index.keywords == keywords and index.labels == (*keywords, "_silence_", "_unknown_")
+
+
+@pytest.mark.parametrize("bad", ["", " , ", "lights 0n", "stop;rm", "yes,yes"])
+def test_bad_words_are_refused_before_any_work(bad: str) -> None:
+    with pytest.raises(DatasetError, match=r"--words|cannot synthesize"):
+        parse_words(bad)
+
+
+def test_unknown_words_never_sound_like_a_keyword() -> None:
+    mlperf = unknown_words(KEYWORDS)
+    assert not set(mlperf) & set(KEYWORDS)
+    assert not {"know", "write", "rite"} & set(mlperf)
+    assert {"dawn", "lift", "stock", "upper", "bed", "marvin"} <= set(mlperf)
+    custom = unknown_words(("stop", "lights_on"))
+    assert "stop" not in custom and "lights on" not in custom
+    assert {"on", "yes", "left"} <= set(custom)  # other command words are negatives for custom keywords
+    assert "up" not in unknown_words(("up",))

@@ -21,14 +21,21 @@ def speech_commands(
 @app.command("synth-kws")
 def synth_kws(
     out: Path = typer.Argument(..., help="Folder for the SYNTHETIC dataset (new or empty)."),
-    per_word: int = typer.Option(100, min=1, help="Clips per keyword (other words get a quarter)."),
+    per_word: int = typer.Option(100, min=1, help="Clips per keyword."),
+    unknown_per_word: int = typer.Option(0, min=0, help="Clips per other (_unknown_) word; 0: a quarter of "
+                                                       "--per-word."),
+    words: str | None = typer.Option(None, help="Your keywords or phrases, comma-separated (default: the MLPerf "
+                                                "Tiny ten), e.g. \"lights on,lights off,hey tiny\"."),
+    engines: str = typer.Option("espeak-ng,flite,festival", help="Speech engines to use, comma-separated."),
     seed: int = typer.Option(0, help="Random seed."),
     force: bool = typer.Option(False, help="Rebuild a synthetic dataset made with other settings."),
 ) -> None:
-    """Build a SYNTHETIC Speech Commands-layout dataset offline with espeak-ng voices."""
-    from tinyml.datasets.synth import SynthConfig, synthesize
+    """Build a SYNTHETIC Speech Commands-layout dataset offline (espeak-ng, flite, festival voices)."""
+    from tinyml.datasets.synth import SynthConfig, parse_engines, parse_words, synthesize
 
-    synthesize(out, SynthConfig(per_word=per_word, seed=seed), force=force)
+    keywords = parse_words(words) if words is not None else SynthConfig.keywords
+    synthesize(out, SynthConfig(per_word=per_word, unknown_per_word=unknown_per_word, seed=seed, keywords=keywords,
+                                **parse_engines(engines)), force=force)
 
 
 @app.command("synth-images")

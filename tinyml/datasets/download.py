@@ -8,6 +8,7 @@ device files). Nothing in the destination is overwritten.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
 import urllib.error
@@ -111,3 +112,22 @@ def download_speech_commands(dest: Path, cache: Path, archive: Archive = SPEECH_
         return dest
     path = fetch(archive, cache / archive.name)
     return extract(path, dest)
+
+
+def default_cache() -> Path:
+    """tinyml's download cache: ``$TINYML_CACHE`` or ``~/.cache/tinyml``."""
+    return Path(os.environ.get("TINYML_CACHE") or Path.home() / ".cache" / "tinyml")
+
+
+def cached_speech_commands(cache: Path | None = None, archive: Archive = SPEECH_COMMANDS_V2) -> Path:
+    """What ``--data speech-commands`` means: the verified Speech Commands v2 unpacked in the user's
+    cache, downloaded (with a progress bar) the first time."""
+    cache = cache or default_cache()
+    dest = cache / archive.name.removesuffix(".tar.gz")
+    if (dest / "validation_list.txt").is_file():
+        return dest
+    console.info(f"Speech Commands v2 is not in {cache} yet: downloading it once (2.3 GB)")
+    try:
+        return download_speech_commands(dest, cache, archive)
+    except DownloadError as err:
+        raise DownloadError(f"{err}; offline, use --data synth (a SYNTHETIC set generated here)") from err

@@ -1,15 +1,18 @@
-"""Speech Commands v2 layout loader with the MLPerf Tiny 12-class setup.
+"""Speech Commands v2 layout loader with the MLPerf Tiny 12-class setup, or any keywords.
 
 Layout: ``<word>/<speaker>_nohash_<n>.wav``, ``_background_noise_/*.wav``, and optional
 ``validation_list.txt`` / ``testing_list.txt`` (relative paths). Without the lists, clips are
 split by hashing the speaker id exactly as the dataset's README prescribes, so a speaker is
-never in two splits. Classes: the 10 MLPerf Tiny keywords, ``_silence_`` (background noise
-only) and ``_unknown_`` (every other word), in the label order of the MLPerf Tiny reference.
+never in two splits. Classes: the keywords, ``_silence_`` (background noise only) and
+``_unknown_`` (every other word). The keywords are, first found: those asked for, those a
+tinyml-generated dataset's manifest names, the 10 MLPerf Tiny keywords (in the label order of
+the MLPerf Tiny reference) when the folder has any of them, or else every word folder.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +30,7 @@ SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 LABELS = (*KEYWORDS, SILENCE, UNKNOWN)
 BACKGROUND_DIR = "_background_noise_"
+SYNTH_MANIFEST = "tinyml-synth.json"  # written by `tinyml data synth-kws`: the folder is SYNTHETIC speech
 SPLITS = ("train", "validation", "test")
 _MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
 _NOHASH = re.compile(r"_nohash_.*$")
@@ -46,6 +50,11 @@ class DatasetIndex:
     clips: tuple[Clip, ...]
     noise_files: tuple[Path, ...]
     split_source: str  # "lists" or "hash"
+    keywords: tuple[str, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return labels_for(self.keywords)
 
 
 @dataclass
@@ -53,6 +62,16 @@ class Split:
     audio: np.ndarray  # (N, 16000) int16
     labels: np.ndarray  # (N,) int32 indices into LABELS
     is_silence: np.ndarray  # (N,) bool
+    unknown_per_epoch: int = 0  # > 0: the split holds every unknown clip; an epoch uses this many
+
+    def epoch_rows(self, unknown: int, rng: np.random.Generator) -> np.ndarray:
+        """Rows for one epoch: every keyword and silence clip, and a fresh draw of unknown clips."""
+        rows = np.arange(len(self.labels))
+        if not self.unknown_per_epoch:
+            return rows
+        pool = rows[self.labels == unknown]
+        return np.concatenate([rows[self.labels != unknown],
+                               rng.choice(pool, size=min(self.unknown_per_epoch, pool.size), replace=False)])
 
 
 @dataclass
@@ -93,6 +112,31 @@ class KwsData:
     report: LoadReport
     labels: tuple[str, ...] = LABELS
 
+def is_synthetic(root: Path) -> bool:
+    return (Path(root) / SYNTH_MANIFEST).is_file()
+
+
+def labels_for(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    return (*keywords, SILENCE, UNKNOWN)
+
+
+def label_of(word: str, labels: tuple[str, ...]) -> int:
+    """The class index of a word folder: its keyword (or ``_silence_``), else ``_unknown_``."""
+    return labels.index(word) if word in labels else labels.index(UNKNOWN)
+
+
+def resolve_keywords(root: Path, words: list[str], asked: tuple[str, ...] | None) -> tuple[str, ...]:
+    if asked:
+        return tuple(asked)
+    manifest = root / SYNTH_MANIFEST
+    if manifest.is_file():
+        named = json.loads(manifest.read_text()).get("keywords")
+        if named:
+            return tuple(named)
+    if any(w in KEYWORDS for w in words):
+        return KEYWORDS
+    return tuple(words)
+
 
 def speaker_of(path: str) -> str:
     return _NOHASH.sub("", Path(path).name)
@@ -111,16 +155,13 @@ def _read_list(path: Path) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
-def scan(root: Path) -> DatasetIndex:
-    """Index a Speech Commands-layout folder without reading any audio."""
+def _index(root: Path, keywords: tuple[str, ...] | None) -> DatasetIndex:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist; create one with "
                            f"`tinyml data synth-kws {root}` or `tinyml data speech-commands {root}`")
     words = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    if not any(w in KEYWORDS for w in words):
-        raise DatasetError(f"{root} has no keyword folders ({', '.join(KEYWORDS[:3])}, ...); point --data at a "
-                           "Speech Commands-layout folder or create one with `tinyml data synth-kws DIR`")
+    keywords = resolve_keywords(root, words, keywords)
     lists = root / "validation_list.txt", root / "testing_list.txt"
     use_lists = all(p.is_file() for p in lists)
     validation, test = (_read_list(lists[0]), _read_list(lists[1])) if use_lists else (set(), set())
@@ -133,10 +174,20 @@ def scan(root: Path) -> DatasetIndex:
             else:
                 split = hash_split(rel)
             clips.append(Clip(rel, word, speaker_of(rel), split))
-    if not any(c.word in KEYWORDS for c in clips):
-        raise DatasetError(f"{root} has keyword folders but no .wav files in them; the dataset is empty")
     noise = tuple(sorted((root / BACKGROUND_DIR).glob("*.wav")))
-    return DatasetIndex(root, tuple(clips), noise, "lists" if use_lists else "hash")
+    return DatasetIndex(root, tuple(clips), noise, "lists" if use_lists else "hash", keywords)
+
+
+def scan(root: Path, keywords: tuple[str, ...] | None = None) -> DatasetIndex:
+    """Index a Speech Commands-layout folder for training, without reading any audio."""
+    index = _index(root, keywords)
+    words = {c.word for c in index.clips}
+    if not any((index.root / k).is_dir() for k in index.keywords):
+        raise DatasetError(f"{root} has no keyword folders ({', '.join(index.keywords[:3])}, ...); point --data at "
+                           "a Speech Commands-layout folder or create one with `tinyml data synth-kws DIR`")
+    if not words & set(index.keywords):
+        raise DatasetError(f"{root} has keyword folders but no .wav files in them; the dataset is empty")
+    return index
 
 
 def _fit_length(x: np.ndarray) -> np.ndarray:
@@ -178,14 +229,17 @@ def _tally(loaded: list[_Loaded], report: LoadReport) -> list[np.ndarray | None]
     return [item.samples for item in loaded]
 
 
-def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: float = 10.0) -> KwsData:
+def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: float = 10.0,
+             keywords: tuple[str, ...] | None = None, unknown_pool: bool = False) -> KwsData:
     """Read every clip into memory and build the 12-class splits.
 
     Per split, ``_unknown_`` gets ``unknown_pct`` % as many clips as the keywords (drawn from
     the non-keyword words) and ``_silence_`` ``silence_pct`` % (background-noise crops at random
     volume, zeros without noise files). Unreadable WAVs are skipped and counted in the report.
     """
-    index = scan(root)
+    index = scan(root, keywords)
+    labels = index.labels
+    unknown, silence = labels.index(UNKNOWN), labels.index(SILENCE)
     report = LoadReport(split_source=index.split_source)
     rng = np.random.default_rng(seed)
     paths = [index.root / c.path for c in index.clips]
@@ -196,13 +250,16 @@ def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: 
     splits: dict[str, Split] = {}
     for split in SPLITS:
         rows = [(i, c) for i, c in enumerate(index.clips) if c.split == split and audio[i] is not None]
-        keyword_rows = [(i, LABELS.index(c.word)) for i, c in rows if c.word in KEYWORDS]
-        unknown_rows = [i for i, c in rows if c.word not in KEYWORDS]
+        keyword_rows = [(i, labels.index(c.word)) for i, c in rows if c.word in index.keywords]
+        unknown_rows = [i for i, c in rows if c.word not in index.keywords]
         n_unknown = min(len(unknown_rows), round(len(keyword_rows) * unknown_pct / 100))
+        per_epoch = 0
+        if unknown_pool and split == "train":  # keep them all; each epoch draws n_unknown
+            per_epoch, n_unknown = n_unknown, len(unknown_rows)
         chosen_unknown = rng.choice(unknown_rows, size=n_unknown, replace=False) if n_unknown else []
         n_silence = round(len(keyword_rows) * silence_pct / 100)
         clips = [_fit_length(audio[i]) for i, _ in keyword_rows] + [_fit_length(audio[i]) for i in chosen_unknown]
-        labels = [lab for _, lab in keyword_rows] + [LABELS.index(UNKNOWN)] * n_unknown
+        ys = [lab for _, lab in keyword_rows] + [unknown] * n_unknown
         for _ in range(n_silence):
             if noise:
                 clip = noise[int(rng.integers(len(noise)))]
@@ -210,12 +267,56 @@ def load_kws(root: Path, seed: int = 0, silence_pct: float = 10.0, unknown_pct: 
                 clips.append(clip[start : start + CLIP_SAMPLES] * rng.uniform(0.0, 1.0))
             else:
                 clips.append(np.zeros(CLIP_SAMPLES, np.float32))
-            labels.append(LABELS.index(SILENCE))
+            ys.append(silence)
         data = np.stack(clips) if clips else np.zeros((0, CLIP_SAMPLES), np.float32)
-        label_arr = np.asarray(labels, dtype=np.int32)
-        splits[split] = Split(to_int16(data), label_arr, label_arr == LABELS.index(SILENCE))
-        report.counts[split] = {LABELS[k]: int(v) for k, v in sorted(Counter(labels).items())}
+        label_arr = np.asarray(ys, dtype=np.int32)
+        splits[split] = Split(to_int16(data), label_arr, label_arr == silence, per_epoch)
+        report.counts[split] = {labels[k]: int(v) for k, v in sorted(Counter(ys).items())}
     if len(splits["train"].labels) == 0:
         raise DatasetError(f"{root}: the training split is empty (all clips unreadable or in the "
                            "validation/test lists); check the dataset")
-    return KwsData(splits, noise, report)
+    return KwsData(splits, noise, report, labels)
+
+
+@dataclass
+class EvalSet:
+    """Every readable clip of a folder (or of one split), labelled for a model's classes."""
+
+    audio: np.ndarray  # (N, 16000) int16
+    labels: np.ndarray  # (N,) int32 indices into the model's labels
+    words: list[str]  # the folder each clip came from
+    report: LoadReport
+    synthetic: bool  # a tinyml-generated dataset
+
+
+def eval_clips(root: Path, labels: tuple[str, ...], split: str = "all") -> list[Clip]:
+    """The clips ``load_eval_set`` would read (no audio is read): fails at once on a bad folder."""
+    if split != "all" and split not in SPLITS:
+        raise DatasetError(f"unknown split '{split}'; choose all, {', '.join(SPLITS)}")
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"evaluation folder {root} does not exist; pass a Speech Commands-layout folder")
+    clips = [c for c in _index(root, labels[:-2]).clips if split in ("all", c.split)]
+    clips += [Clip(f"{SILENCE}/{p.name}", SILENCE, p.stem, "all") for p in sorted((root / SILENCE).glob("*.wav"))]
+    if not clips:
+        raise DatasetError(f"{root} has no clips in <word>/*.wav folders (split '{split}'); point --data at a "
+                           "Speech Commands-layout folder")
+    return clips
+
+
+def load_eval_set(root: Path, labels: tuple[str, ...], split: str = "all") -> EvalSet:
+    """Clips of ``root`` for evaluation: keyword folders of the model are their class, every other
+    word folder is ``_unknown_``, a ``_silence_`` folder (if any) is ``_silence_``. Classes may be
+    missing. ``split``: "all" or one of :data:`SPLITS` (by the folder's lists or speaker hash)."""
+    clips = eval_clips(root, labels, split)
+    root = Path(root)
+    report = LoadReport(split_source="lists" if (root / "validation_list.txt").is_file() else "hash")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        audio = _tally(list(pool.map(_load_one, [root / c.path for c in clips])), report)
+    kept = [(c, a) for c, a in zip(clips, audio, strict=True) if a is not None]
+    if not kept:
+        raise DatasetError(f"{root}: no clip could be read ({report.summary()})")
+    ys = np.asarray([label_of(c.word, labels) for c, _ in kept], dtype=np.int32)
+    report.counts[split] = {labels[k]: int(v) for k, v in sorted(Counter(ys.tolist()).items())}
+    data = np.stack([_fit_length(a) for _, a in kept])
+    return EvalSet(to_int16(data), ys, [c.word for c, _ in kept], report, is_synthetic(root))

@@ -1,20 +1,23 @@
-"""A SYNTHETIC Speech Commands-layout dataset spoken by espeak-ng, built offline.
+"""A SYNTHETIC Speech Commands-layout dataset spoken by offline text-to-speech, built offline.
 
-Every clip is a keyword (or another word, for ``_unknown_``) spoken by one of espeak-ng's
-English voices (8 accents x its voice variants), at a random speed, pitch and level, placed
-at a random position in a 1 s, 16 kHz, 16-bit clip, half of them with background noise.
-A speaker id is the voice (accent + variant); splits are by voice — the validation and test
-lists never share a voice with training. ``_background_noise_`` holds generated noises
-(white, pink, brown, mains hum, fan, and babble made of overlapping synthetic sentences).
+Every clip is a keyword (or another word, for ``_unknown_``) spoken by one of the voices of
+espeak-ng, flite and festival (``voices.py``) at a random speaking rate, pitch and level, placed
+at a random position in a 1 s, 16 kHz, 16-bit clip, some of them with background noise. The
+keywords are the MLPerf Tiny ten by default or any words and phrases the user types; the
+``_unknown_`` vocabulary (``words.py``) never contains a keyword or a homophone of one.
+
+A speaker id is the voice (for flite and festival, which have few voices: the voice and a pitch
+band), and splits are by speaker — the validation and test lists never share one with training.
+``_background_noise_`` holds generated noises (white, pink, brown, mains hum, fan, and babble
+made of overlapping synthetic sentences).
 
 This is not human speech: the dataset, its README and its manifest say SYNTHETIC.
 """
 
 from __future__ import annotations
 
-import hashlib
+import math
 import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,21 +26,20 @@ import numpy as np
 
 from tinyml import console
 from tinyml.audio.features import CLIP_SAMPLES, SAMPLE_RATE
-from tinyml.audio.wav import decode_wav, resample, write_wav
+from tinyml.audio.wav import write_wav
+from tinyml.datasets import voices as tts
 from tinyml.datasets.output import publish, staging, up_to_date
-from tinyml.datasets.speech_commands import BACKGROUND_DIR, KEYWORDS, hash_split
-from tinyml.errors import DatasetError, ToolMissingError
+from tinyml.datasets.speech_commands import BACKGROUND_DIR, KEYWORDS, SYNTH_MANIFEST, hash_split
+from tinyml.datasets.words import SPEECH_COMMANDS_AUXILIARY, folder_name, spoken, unknown_words
+from tinyml.errors import DatasetError
 
-ESPEAK = "espeak-ng"
-ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
-           "en-029", "en-us-nyc")
-UNKNOWN_WORDS = ("bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin", "nine",
-                 "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero", "backward",
-                 "forward", "follow", "learn", "visual")
-MANIFEST = "tinyml-synth.json"
-FORMAT_VERSION = 1
+MANIFEST = SYNTH_MANIFEST
+FORMAT_VERSION = 2
 NOISE_SECONDS = 10
-SYNTH_DEADLINE_S = 30.0  # one espeak-ng call
+CHUNK = 48  # utterances per synthesis task (one festival process each)
+RATE_RANGE = (0.75, 1.3)  # speaking rate factor
+PITCH_RANGE = (0.7, 1.6)  # factor on the voice's mean F0 (log-uniform)
+PITCH_BANDS = 8  # pseudo-speakers per flite/festival voice
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class SynthConfig:
     unknown_per_word: int = 0  # 0: a quarter of per_word (at least 4)
     seed: int = 0
     noisy_fraction: float = 0.5
+    keywords: tuple[str, ...] = KEYWORDS  # folder names; phrases use '_' between words
+    engines: tuple[str, ...] = tts.ENGINES
+    engine_weights: tuple[float, ...] = (0.4, 0.35, 0.25)  # share of clips per engine, as `engines`
+    extra_unknown: bool = True  # the full unknown vocabulary, not only the Speech Commands words
 
     @property
     def per_unknown_word(self) -> int:
@@ -54,41 +60,30 @@ class SynthConfig:
 
 @dataclass(frozen=True)
 class _Job:
-    word: str
-    accent: str
-    variant: str
-    speed: int
-    pitch: int
+    folder: str
+    utterance: tts.Utterance
+    speaker: str
     path: str
     index: int
 
 
-def _espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    try:
-        result = subprocess.run([ESPEAK, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-                                capture_output=True, timeout=SYNTH_DEADLINE_S, check=False)
-    except FileNotFoundError as err:
-        raise ToolMissingError(f"{ESPEAK} is not installed; install it with `apt-get install espeak-ng` "
-                               "(scripts/bootstrap.sh does)") from err
-    if result.returncode != 0 or not result.stdout:
-        raise DatasetError(f"{ESPEAK} failed for voice {voice}: {result.stderr.decode(errors='replace').strip()}")
-    wav = decode_wav(result.stdout, Path(f"<{ESPEAK} {voice}>"))
-    return resample(wav.samples, wav.rate, SAMPLE_RATE)
+def parse_words(text: str) -> tuple[str, ...]:
+    """'lights on, lights off,hey tiny' -> ('lights_on', 'lights_off', 'hey_tiny') (validated)."""
+    words = [tts.check_text(w) for w in text.split(",") if w.strip()]
+    if not words:
+        raise DatasetError("--words is empty; give keywords separated by commas, e.g. --words \"lights on,lights off\"")
+    folders = tuple(folder_name(w) for w in words)
+    if len(set(folders)) != len(folders):
+        raise DatasetError(f"--words names a keyword twice: {text}")
+    return folders
 
 
-def espeak_variants() -> tuple[str, ...]:
-    """espeak-ng's voice variants (``+name`` suffixes), as the installed data lists them."""
-    try:
-        out = subprocess.run([ESPEAK, "--voices=variant"], capture_output=True, text=True,
-                             timeout=SYNTH_DEADLINE_S, check=True).stdout
-    except FileNotFoundError as err:
-        raise ToolMissingError(f"{ESPEAK} is not installed; install it with `apt-get install espeak-ng`") from err
-    names = [line.split()[4].removeprefix("!v/") for line in out.splitlines()[1:] if len(line.split()) >= 5]
-    return tuple(sorted(set(names)))
-
-
-def speaker_id(accent: str, variant: str) -> str:
-    return hashlib.sha1(f"{accent}+{variant}".encode()).hexdigest()[:8]
+def parse_engines(text: str) -> dict[str, tuple]:
+    """'espeak-ng,flite' -> SynthConfig fields (the engines and their default shares)."""
+    names = tuple(e.strip() for e in text.split(",") if e.strip())
+    tts.require_engines(names)
+    shares = dict(zip(tts.ENGINES, SynthConfig.engine_weights, strict=True))
+    return {"engines": names, "engine_weights": tuple(shares[e] for e in names)}
 
 
 def _noise_bank(rng: np.random.Generator, babble: np.ndarray) -> dict[str, np.ndarray]:
@@ -107,14 +102,14 @@ def _noise_bank(rng: np.random.Generator, babble: np.ndarray) -> dict[str, np.nd
     return {name: (0.5 * x / np.max(np.abs(x))).astype(np.float32) for name, x in bank.items()}
 
 
-def _babble(rng: np.random.Generator, voices: list[tuple[str, str]]) -> np.ndarray:
+def _babble(rng: np.random.Generator, espeak: list[tts.Voice]) -> np.ndarray:
     sentences = ("turn the lights down in the living room", "what time is the meeting tomorrow",
                  "please follow the house rules", "seven birds sat on the tree", "happy birthday to you",
                  "the quick brown fox jumps over the lazy dog")
+    batch = [tts.Utterance(sentences[k % len(sentences)], espeak[int(rng.integers(len(espeak)))],
+                           float(rng.uniform(0.8, 1.15))) for k in range(18)]
     out = np.zeros(NOISE_SECONDS * SAMPLE_RATE, np.float32)
-    for k in range(18):
-        accent, variant = voices[int(rng.integers(len(voices)))]
-        speech = _espeak(sentences[k % len(sentences)], f"{accent}+{variant}", int(rng.integers(140, 200)), 50)
+    for speech in tts.synthesize(batch):
         start = int(rng.integers(0, max(1, out.size - speech.size)))
         seg = speech[: out.size - start]
         out[start : start + seg.size] += seg
@@ -123,7 +118,7 @@ def _babble(rng: np.random.Generator, voices: list[tuple[str, str]]) -> np.ndarr
 
 def _place(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Trim silence, then put the word at a random position inside 1 s."""
-    loud = np.flatnonzero(np.abs(speech) > 0.02 * max(float(np.max(np.abs(speech))), 1e-6))
+    loud = np.flatnonzero(np.abs(speech) > 0.02 * max(float(np.max(np.abs(speech), initial=0.0)), 1e-6))
     word = speech[loud[0] : loud[-1] + 1] if loud.size else speech
     word = word[:CLIP_SAMPLES]
     clip = np.zeros(CLIP_SAMPLES, np.float32)
@@ -132,38 +127,52 @@ def _place(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return clip * (rng.uniform(0.3, 0.9) / max(float(np.max(np.abs(clip))), 1e-6))
 
 
-def _render(job: _Job, out: Path, cfg: SynthConfig, noise: list[np.ndarray]) -> None:
-    rng = np.random.default_rng([cfg.seed, job.index])
-    clip = _place(_espeak(job.word, f"{job.accent}+{job.variant}", job.speed, job.pitch), rng)
-    if rng.random() < cfg.noisy_fraction:
-        bg = noise[int(rng.integers(len(noise)))]
-        start = int(rng.integers(0, bg.size - CLIP_SAMPLES + 1))
-        seg = bg[start : start + CLIP_SAMPLES]
-        snr_db = rng.uniform(10.0, 40.0)
-        gain = np.sqrt(np.mean(clip**2) / max(float(np.mean(seg**2)), 1e-12) / 10 ** (snr_db / 10))
-        clip = np.clip(clip + gain * seg, -1.0, 1.0)
-    write_wav(out / job.path, clip, SAMPLE_RATE)
+def _render(chunk: list[_Job], out: Path, cfg: SynthConfig, noise: list[np.ndarray]) -> int:
+    for job, speech in zip(chunk, tts.synthesize([j.utterance for j in chunk]), strict=True):
+        rng = np.random.default_rng([cfg.seed, job.index])
+        clip = _place(speech, rng)
+        if rng.random() < cfg.noisy_fraction:
+            bg = noise[int(rng.integers(len(noise)))]
+            start = int(rng.integers(0, bg.size - CLIP_SAMPLES + 1))
+            seg = bg[start : start + CLIP_SAMPLES]
+            snr_db = rng.uniform(5.0, 40.0)
+            gain = np.sqrt(np.mean(clip**2) / max(float(np.mean(seg**2)), 1e-12) / 10 ** (snr_db / 10))
+            clip = np.clip(clip + gain * seg, -1.0, 1.0)
+        write_wav(out / job.path, clip, SAMPLE_RATE)
+    return len(chunk)
 
 
-def _plan(cfg: SynthConfig, voices: list[tuple[str, str]]) -> list[_Job]:
+def _plan(cfg: SynthConfig, pool: dict[str, list[tts.Voice]]) -> list[_Job]:
     rng = np.random.default_rng(cfg.seed)
+    weights = np.asarray(cfg.engine_weights, dtype=np.float64)
+    weights = weights / weights.sum()
+    vocabulary = [(k, cfg.per_word) for k in cfg.keywords]
+    others = unknown_words(cfg.keywords)
+    if not cfg.extra_unknown:
+        others = tuple(w for w in others if w in SPEECH_COMMANDS_AUXILIARY)
+    vocabulary += [(folder_name(w), cfg.per_unknown_word) for w in others]
     jobs: list[_Job] = []
-    for word in (*KEYWORDS, *UNKNOWN_WORDS):
-        count = cfg.per_word if word in KEYWORDS else cfg.per_unknown_word
+    lo, hi = math.log(PITCH_RANGE[0]), math.log(PITCH_RANGE[1])
+    for folder, count in vocabulary:
         seen: dict[str, int] = {}
         for _ in range(count):
-            accent, variant = voices[int(rng.integers(len(voices)))]
-            spk = speaker_id(accent, variant)
+            engine = cfg.engines[int(rng.choice(len(cfg.engines), p=weights))]
+            voice = pool[engine][int(rng.integers(len(pool[engine])))]
+            pitch_log = rng.uniform(lo, hi)
+            band = int((pitch_log - lo) / (hi - lo) * PITCH_BANDS) if engine != tts.ESPEAK else 0
+            spk = tts.speaker_id(voice, band)
             n = seen.get(spk, 0)
             seen[spk] = n + 1
-            jobs.append(_Job(word, accent, variant, int(rng.integers(110, 231)), int(rng.integers(15, 86)),
-                             f"{word}/{spk}_nohash_{n}.wav", len(jobs)))
+            utterance = tts.Utterance(spoken(folder), voice, float(rng.uniform(*RATE_RANGE)),
+                                      float(math.exp(pitch_log)))
+            jobs.append(_Job(folder, utterance, spk, f"{folder}/{spk}_nohash_{n}.wav", len(jobs)))
     return jobs
 
 
 def _manifest(cfg: SynthConfig) -> dict[str, object]:
-    return {"generator": "tinyml data synth-kws", "synthetic": True, "speech": ESPEAK,
-            "format_version": FORMAT_VERSION, "config": asdict(cfg)}
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+    return {"generator": "tinyml data synth-kws", "synthetic": True, "speech": list(cfg.engines),
+            "format_version": FORMAT_VERSION, "config": config, "keywords": list(cfg.keywords)}
 
 
 def synthesize(out: Path, cfg: SynthConfig, force: bool = False) -> Path:
@@ -171,22 +180,32 @@ def synthesize(out: Path, cfg: SynthConfig, force: bool = False) -> Path:
     out = Path(out)
     if cfg.per_word < 1:
         raise DatasetError("--per-word must be at least 1")
+    if len(cfg.engine_weights) != len(cfg.engines):
+        raise DatasetError("give one engine weight per speech engine")
+    for keyword in cfg.keywords:
+        tts.check_text(spoken(keyword))
+    tts.require_engines(cfg.engines)
     if up_to_date(out, MANIFEST, _manifest(cfg), force):
         return out
-    voices = [(a, v) for a in ACCENTS for v in espeak_variants()]
+    pool = tts.voices(cfg.engines)
     tmp = staging(out)
-    jobs = _plan(cfg, voices)
-    for word in {j.word for j in jobs} | {BACKGROUND_DIR}:
-        (tmp / word).mkdir(parents=True, exist_ok=True)
+    jobs = _plan(cfg, pool)
+    for folder in {j.folder for j in jobs} | {BACKGROUND_DIR}:
+        (tmp / folder).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([cfg.seed, 1 << 20])
-    bank = _noise_bank(rng, _babble(rng, voices))
+    espeak = pool.get(tts.ESPEAK) or tts.voices([tts.ESPEAK])[tts.ESPEAK]
+    bank = _noise_bank(rng, _babble(rng, espeak))
     for name, x in bank.items():
         write_wav(tmp / BACKGROUND_DIR / f"{name}.wav", x, SAMPLE_RATE)
     noise = list(bank.values())
-    with console.progress() as bar, ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as pool:
-        task = bar.add_task("synthesizing speech (espeak-ng)", total=len(jobs), status="")
-        for _ in pool.map(lambda j: _render(j, tmp, cfg, noise), jobs):
-            bar.advance(task)
+    # Festival jobs go together (one process per chunk); the order inside a chunk does not matter.
+    ordered = sorted(jobs, key=lambda j: (j.utterance.voice.engine != tts.FESTIVAL, j.index))
+    chunks = [ordered[k : k + CHUNK] for k in range(0, len(ordered), CHUNK)]
+    engines = "/".join(cfg.engines)
+    with console.progress() as bar, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as workers:
+        task = bar.add_task(f"synthesizing speech ({engines})", total=len(jobs), status="")
+        for done in workers.map(lambda c: _render(c, tmp, cfg, noise), chunks):
+            bar.advance(task, done)
     splits: dict[str, list[str]] = {"validation": [], "test": []}
     for job in jobs:
         split = hash_split(job.path)
@@ -195,11 +214,15 @@ def synthesize(out: Path, cfg: SynthConfig, force: bool = False) -> Path:
     (tmp / "validation_list.txt").write_text("".join(f"{p}\n" for p in splits["validation"]))
     (tmp / "testing_list.txt").write_text("".join(f"{p}\n" for p in splits["test"]))
     (tmp / "README.txt").write_text(
-        "SYNTHETIC keyword-spotting dataset generated by `tinyml data synth-kws` with espeak-ng.\n"
+        f"SYNTHETIC keyword-spotting dataset generated by `tinyml data synth-kws` with {engines}.\n"
         "Speech Commands v2 layout. Not human speech: do not report accuracy on it as real-world accuracy.\n"
-        "Speaker ids are espeak-ng voices; the validation and test lists never share a voice with training.\n")
-    voices_used = len({(j.accent, j.variant) for j in jobs})
-    publish(tmp, out, MANIFEST, {**_manifest(cfg), "items": len(jobs), "clips": len(jobs), "voices": voices_used,
+        f"Keywords: {', '.join(cfg.keywords)}; every other word folder is `_unknown_`.\n"
+        "Speaker ids are synthetic voices (flite/festival: voice + pitch band); the validation and test lists\n"
+        "never share a speaker id with training.\n")
+    per_engine = {e: sum(j.utterance.voice.engine == e for j in jobs) for e in cfg.engines}
+    publish(tmp, out, MANIFEST, {**_manifest(cfg), "items": len(jobs), "clips": len(jobs),
+                                 "speakers": len({j.speaker for j in jobs}), "clips_per_engine": per_engine,
                                  "split_clips": {k: len(v) for k, v in splits.items()}})
-    console.info(f"wrote {len(jobs)} synthetic clips from {voices_used} voices to {out}")
+    console.info(f"wrote {len(jobs)} SYNTHETIC clips ({', '.join(f'{e} {n}' for e, n in per_engine.items())}) "
+                 f"to {out}")
     return out

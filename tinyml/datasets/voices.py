@@ -1,0 +1,192 @@
+"""Offline text-to-speech voices for SYNTHETIC keyword data: espeak-ng, flite and festival.
+
+Three Debian engines, three kinds of synthesis, so a model trained on them learns the words
+rather than one synthesizer's sound:
+
+- ``espeak-ng``: formant synthesis, 8 English accents x its voice variants (hundreds of voices);
+- ``flite``: ``kal``/``kal16`` (diphone) and ``awb``, ``rms``, ``slt`` — statistical parametric
+  voices trained on recordings of real speakers (Scottish male, US male, US female);
+- ``festival``: ``kal_diphone``, ``ked_diphone`` and the HTS voice ``cmu_us_slt_arctic_hts``.
+
+An :class:`Utterance` asks for a text in one voice at a speaking rate and a pitch factor; each
+engine maps them to its own controls (espeak-ng ``-s``/``-p``; flite ``duration_stretch`` and
+``int_f0_target_mean``; festival ``Duration_Stretch`` and its intonation target). Festival runs
+one process per batch (its start-up costs ~1 s); the others run one process per utterance.
+Every result is float32 mono at 16 kHz.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.audio.features import SAMPLE_RATE
+from tinyml.audio.wav import decode_wav, read_wav, resample
+from tinyml.errors import DatasetError, ToolMissingError
+
+ESPEAK, FLITE, FESTIVAL = "espeak-ng", "flite", "festival"
+ENGINES = (ESPEAK, FLITE, FESTIVAL)
+ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
+                  "en-029", "en-us-nyc")
+# Flite voices and the mean F0 (Hz) each speaks at, which the pitch factor scales.
+FLITE_VOICES = {"kal": 105.0, "kal16": 105.0, "awb": 115.0, "rms": 105.0, "slt": 170.0}
+# Festival voices: (scheme call that selects it, mean F0 of its intonation model or 0 when the
+# voice takes no intonation target).
+FESTIVAL_VOICES = {"kal_diphone": ("(voice_kal_diphone)", 105.0), "ked_diphone": ("(voice_ked_diphone)", 105.0),
+                   "cmu_us_slt_arctic_hts": ("(voice_cmu_us_slt_arctic_hts)", 0.0)}
+_APT = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival festvox-kallpc16k festvox-kdlpc16k "
+        "festvox-us-slt-hts"}
+TTS_DEADLINE_S = 30.0  # one espeak-ng or flite call
+FESTIVAL_DEADLINE_S = 600.0  # one festival batch
+_TEXT = re.compile(r"^[a-z][a-z' -]*$")
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.engine}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    voice: Voice
+    rate: float = 1.0  # > 1 speaks faster
+    pitch: float = 1.0  # factor on the voice's mean F0
+
+
+def check_text(text: str) -> str:
+    """A word or phrase every engine can speak: lower-case letters, spaces, hyphens, apostrophes."""
+    clean = " ".join(text.strip().lower().split())
+    if not _TEXT.match(clean):
+        raise DatasetError(f"cannot synthesize '{text}': use letters, spaces, hyphens and apostrophes only "
+                           "(spell numbers as words)")
+    return clean
+
+
+def speaker_id(voice: Voice, bucket: int = 0) -> str:
+    """A stable 8-hex speaker id for a voice (and, for engines with few voices, a pitch bucket)."""
+    return hashlib.sha1(f"{voice.engine}:{voice.name}:{bucket}".encode()).hexdigest()[:8]
+
+
+def _run(cmd: list[str], deadline: float, engine: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        result = subprocess.run(cmd, capture_output=True, timeout=deadline, check=False)
+    except FileNotFoundError as err:
+        raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
+                               "(scripts/bootstrap.sh does)") from err
+    except subprocess.TimeoutExpired as err:
+        raise DatasetError(f"{engine} did not finish within {deadline:.0f} s; check that it runs: "
+                           f"`{' '.join(cmd[:3])} ...`") from err
+    if result.returncode != 0:
+        raise DatasetError(f"{engine} failed ({' '.join(cmd[:4])} ...): "
+                           f"{result.stderr.decode(errors='replace').strip()[:200]}")
+    return result
+
+
+def require_engines(engines: Iterable[str]) -> None:
+    for engine in engines:
+        if engine not in ENGINES:
+            raise DatasetError(f"unknown speech engine '{engine}'; choose from: {', '.join(ENGINES)}")
+        if not shutil.which(engine):
+            raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
+                                   "(scripts/bootstrap.sh does) or leave it out of --engines")
+
+
+def espeak_variants() -> tuple[str, ...]:
+    """espeak-ng's voice variants (``+name`` suffixes), as the installed data lists them."""
+    out = _run([ESPEAK, "--voices=variant"], TTS_DEADLINE_S, ESPEAK).stdout.decode()
+    names = [line.split()[4].removeprefix("!v/") for line in out.splitlines()[1:] if len(line.split()) >= 5]
+    return tuple(sorted(set(names)))
+
+
+def voices(engines: Iterable[str]) -> dict[str, list[Voice]]:
+    """Every voice of each engine asked for."""
+    found: dict[str, list[Voice]] = {}
+    for engine in engines:
+        if engine == ESPEAK:
+            found[engine] = [Voice(ESPEAK, f"{a}+{v}") for a in ESPEAK_ACCENTS for v in espeak_variants()]
+        elif engine == FLITE:
+            found[engine] = [Voice(FLITE, name) for name in FLITE_VOICES]
+        else:
+            found[engine] = [Voice(FESTIVAL, name) for name in FESTIVAL_VOICES]
+    return found
+
+
+def _to_16k(data: bytes, what: str) -> np.ndarray:
+    wav = decode_wav(data, Path(f"<{what}>"))
+    return resample(wav.samples, wav.rate, SAMPLE_RATE)
+
+
+def _espeak(u: Utterance) -> np.ndarray:
+    speed = round(175 * u.rate)
+    pitch = min(99, max(0, round(50 + 70 * math.log2(u.pitch))))
+    out = _run([ESPEAK, "-v", u.voice.name, "-s", str(speed), "-p", str(pitch), "--stdout", u.text],
+               TTS_DEADLINE_S, ESPEAK).stdout
+    return _to_16k(out, f"espeak-ng {u.voice.name}")
+
+
+def _flite(u: Utterance, tmp: Path) -> np.ndarray:
+    path = tmp / "flite.wav"
+    f0 = FLITE_VOICES[u.voice.name] * u.pitch
+    _run([FLITE, "-voice", u.voice.name, "--setf", f"duration_stretch={1 / u.rate:.3f}",
+          "--setf", f"int_f0_target_mean={f0:.1f}", "-t", u.text, "-o", str(path)], TTS_DEADLINE_S, FLITE)
+    return _to_16k(path.read_bytes(), f"flite {u.voice.name}")
+
+
+def _festival_script(batch: list[Utterance], tmp: Path) -> str:
+    lines = []
+    for k, u in enumerate(batch):
+        select, f0 = FESTIVAL_VOICES[u.voice.name]
+        lines.append(select)
+        lines.append(f"(Parameter.set 'Duration_Stretch {1 / u.rate:.3f})")
+        if f0:
+            lines.append(f"(set! int_lr_params '((target_f0_mean {f0 * u.pitch:.1f}) (target_f0_std "
+                         f"{0.15 * f0 * u.pitch:.1f}) (model_f0_mean 170) (model_f0_std 34)))")
+        lines.append(f'(utt.save.wave (utt.synth (Utterance Text "{u.text}")) "{tmp / f"{k}.wav"}" \'riff)')
+    return "\n".join(lines) + "\n"
+
+
+def _festival(batch: list[Utterance], tmp: Path) -> list[np.ndarray]:
+    script = tmp / "batch.scm"
+    script.write_text(_festival_script(batch, tmp))
+    _run([FESTIVAL, "-b", str(script)], FESTIVAL_DEADLINE_S, FESTIVAL)
+    out = []
+    for k, u in enumerate(batch):
+        path = tmp / f"{k}.wav"
+        if not path.is_file():
+            raise DatasetError(f"festival wrote no audio for '{u.text}' ({u.voice.name}); check the voice is "
+                               f"installed: `apt-get install {_APT[FESTIVAL]}`")
+        wav = read_wav(path)
+        out.append(resample(wav.samples, wav.rate, SAMPLE_RATE))
+    return out
+
+
+def synthesize(batch: list[Utterance]) -> list[np.ndarray]:
+    """Speak every utterance of ``batch`` (any mix of engines), in order."""
+    results: list[np.ndarray | None] = [None] * len(batch)
+    with tempfile.TemporaryDirectory(prefix="tinyml-tts-") as name:
+        tmp = Path(name)
+        festival = [k for k, u in enumerate(batch) if u.voice.engine == FESTIVAL]
+        if festival:
+            for k, audio in zip(festival, _festival([batch[k] for k in festival], tmp), strict=True):
+                results[k] = audio
+        for k, u in enumerate(batch):
+            if u.voice.engine == ESPEAK:
+                results[k] = _espeak(u)
+            elif u.voice.engine == FLITE:
+                results[k] = _flite(u, tmp)
+    return [r if r is not None else np.zeros(0, np.float32) for r in results]

@@ -79,14 +79,14 @@ def validate(project: Path = typer.Argument(..., help="A built project."),
 
     board, _ = project_board(project)
     elf = find_elf(project, board)
-    labels = None
+    labels, what = None, "random inputs"
     if run is not None:
-        x, labels = _validation_inputs(RunDir(run), model, samples)
+        x, labels, what = _validation_inputs(RunDir(run), model, samples)
     else:
         shape = load_model(model).input_tensors[0].shape[1:]
         x = np.random.default_rng(0).integers(-128, 128, (samples, *shape)).astype(np.int8)
     with console.status(f"validating on {board.id}"), session_for(board, elf, port) as session:
-        result = run_validate(session, model.read_bytes(), x, board.id, labels)
+        result = run_validate(session, model.read_bytes(), x, board.id, labels, what)
     path = result.write(Path(project) / "report")
     console.print(f"{board.id}: {result.describe()} -> {path}")
 

@@ -10,7 +10,7 @@ import sys
 import typer
 
 from tinyml import __version__
-from tinyml.cli import analyze, boards, data, deploy, device, generate, quantize, search, tflm, train
+from tinyml.cli import analyze, boards, data, deploy, device, evaluate, generate, quantize, search, tflm, train
 from tinyml.console import console
 from tinyml.errors import TinymlError
 
@@ -20,6 +20,7 @@ app.command("boards")(boards.boards)
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("quantize")(quantize.quantize)
+app.command("evaluate")(evaluate.evaluate)
 app.command("analyze")(analyze.analyze)
 app.command("search")(search.search)
 app.command("generate")(generate.generate)

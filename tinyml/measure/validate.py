@@ -23,6 +23,7 @@ class ValidationResult:
     max_abs_diff: int
     device_accuracy: float | None  # top-1 on the device, when labels were given
     host_accuracy: float | None
+    measured_on: str = "random inputs"  # what the inputs are
 
     @property
     def match_rate(self) -> float:
@@ -32,7 +33,7 @@ class ValidationResult:
         acc = (f"; accuracy on device {self.device_accuracy:.3f} (host {self.host_accuracy:.3f})"
                if self.device_accuracy is not None and self.host_accuracy is not None else "")
         return (f"{self.bit_exact}/{self.samples} outputs bit-exact with the TFLM host interpreter "
-                f"(max |diff| {self.max_abs_diff}){acc}")
+                f"(max |diff| {self.max_abs_diff}){acc}, on {self.samples} {self.measured_on}")
 
     def write(self, out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
@@ -42,7 +43,7 @@ class ValidationResult:
 
 
 def validate(session: Session, model: bytes, inputs: np.ndarray, board: str,
-             labels: np.ndarray | None = None) -> ValidationResult:
+             labels: np.ndarray | None = None, measured_on: str = "random inputs") -> ValidationResult:
     info = session.info()
     device = np.stack([session.run(x, INFER_DEADLINE_S) for x in inputs]).astype(np.int64)
     host = TflmRunner(model).run(inputs).reshape(len(inputs), -1).astype(np.int64)
@@ -52,4 +53,4 @@ def validate(session: Session, model: bytes, inputs: np.ndarray, board: str,
         dev_acc = float((device.argmax(axis=1) == labels).mean())
         host_acc = float((host.argmax(axis=1) == labels).mean())
     return ValidationResult(board, info.runtime, len(inputs), int(same.sum()), int(np.abs(device - host).max()),
-                            dev_acc, host_acc)
+                            dev_acc, host_acc, measured_on)

@@ -7,7 +7,7 @@ instead of assuming it (their FULLY_CONNECTED rounding differs by design).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class QuantReport:
     input: dict[str, Any]
     output: dict[str, Any]
     source_sha256: str
+    measured_on: str = ""  # what the evaluation clips are, in words
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # `--eval-data` folders (EvalReport dicts)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,7 +66,7 @@ def _tensor_info(t: Any) -> dict[str, Any]:
 
 
 def evaluate(model: TfliteModel, float_probs: np.ndarray, x: np.ndarray, y: np.ndarray, labels: list[str],
-             mode: str, split: str, source_sha256: str) -> QuantReport:
+             mode: str, split: str, source_sha256: str, measured_on: str) -> QuantReport:
     inp, out = model.input_tensors[0], model.output_tensors[0]
     xq = quantize_input(x, inp.quant.scale[0], inp.quant.zero_point[0])
     arena = tflm_arena_size(model.data)
@@ -80,7 +82,7 @@ def evaluate(model: TfliteModel, float_probs: np.ndarray, x: np.ndarray, y: np.n
         litert_int8_accuracy=float(np.mean(np.argmax(litert, axis=1) == y)),
         agreement=agreement(tflm, litert), confusion=confusion.tolist(), labels=labels,
         model_bytes=len(model.data), arena_bytes=arena, ops=model.op_names,
-        input=_tensor_info(inp), output=_tensor_info(out), source_sha256=source_sha256,
+        input=_tensor_info(inp), output=_tensor_info(out), source_sha256=source_sha256, measured_on=measured_on,
     )
 
 
@@ -88,7 +90,7 @@ def markdown(r: QuantReport) -> str:
     a = r.agreement
     lines = [
         f"# int8 quantization report ({r.mode.upper()})", "",
-        f"Evaluated on the **{r.split}** split ({r.samples} clips).", "",
+        f"Evaluated on {r.measured_on or f'the {r.split} split'} ({r.samples} clips).", "",
         "| | accuracy |", "| --- | --- |",
         f"| float (Keras, inference mode) | {r.float_accuracy:.4f} |",
         f"| int8 (TFLite Micro host interpreter) | {r.int8_accuracy:.4f} |",
@@ -110,6 +112,13 @@ def markdown(r: QuantReport) -> str:
     ]
     lines += [f"| **{lab}** | " + " | ".join(str(v) for v in row) + " |" for lab, row in zip(r.labels, r.confusion,
                                                                                             strict=True)]
+    if r.evaluations:
+        lines += ["", "## Other evaluation folders (`--eval-data`)", "",
+                  "| measured on | clips | float | int8 (TFLM) | keywords | `_unknown_` |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+        lines += [f"| {e['measured_on']} | {e['clips']} | {fmt(e['float_accuracy'])} | {fmt(e['int8_accuracy'])} | "
+                  f"{fmt(e['keyword_accuracy'])} | {fmt(e['unknown_accuracy'])} |" for e in r.evaluations]
     return "\n".join(lines) + "\n"
 
 

@@ -103,4 +103,5 @@ def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainR
         order = rng.permutation(len(x))
         return x[order], y_train[order]
 
-    return train_epochs(run, model, done, cfg.epochs, epoch_data, val, test, cfg.batch_size, cfg.learning_rate)
+    return train_epochs(run, model, done, cfg.epochs, epoch_data, val, test, cfg.batch_size, cfg.learning_rate,
+                        f"the validation and test images of {cfg.data}")

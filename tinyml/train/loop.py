@@ -95,7 +95,7 @@ def _progress_callback(bar: Any, task: Any) -> Any:
 
 def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: EpochData,
                  val: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], batch_size: int,
-                 learning_rate: float) -> TrainResult:
+                 learning_rate: float, measured_on: str = "the dataset's validation and test splits") -> TrainResult:
     state = run.read_state() if done else {"epochs_done": 0, "history": []}
     with console.progress() as bar, ThreadPoolExecutor(max_workers=1) as prefetch:
         upcoming = prefetch.submit(epoch_data, done) if done < epochs else None
@@ -126,7 +126,7 @@ def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: Ep
     per_epoch = float(np.mean([h["seconds"] for h in history])) if history else 0.0
     write_json(run.metrics, {"val_accuracy": val_acc, "test_accuracy": test_acc, "epochs": epochs,
                              "seconds_per_epoch": per_epoch, "params": int(model.count_params()),
-                             "history": history, "inference_mode": True})
-    console.info(f"float model: val accuracy {val_acc:.3f}, test accuracy {test_acc:.3f} (inference mode) "
-                 f"-> {run.model}")
+                             "history": history, "inference_mode": True, "measured_on": measured_on})
+    console.info(f"float model on {measured_on}: val accuracy {val_acc:.3f}, test accuracy {test_acc:.3f} "
+                 f"(inference mode) -> {run.model}")
     return TrainResult(run, epochs, val_acc, test_acc, per_epoch, done)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinyml.errors import RunDirError
+from tinyml.evaluate.service import describe_data
 
 
 @dataclass(frozen=True)
@@ -18,25 +19,27 @@ class TaskArrays:
     x_eval: np.ndarray
     y_eval: np.ndarray
     split: str  # which split x_eval is
+    measured_on: str  # what x_eval is, in words (held-out synthetic voices, a folder's test split, ...)
 
 
 def task_arrays(config: dict[str, Any], data_dir: Path | None = None) -> TaskArrays:
     train_cfg = config["train"]
     data = Path(data_dir or train_cfg["data"])
     if config["task"] == "kws":
-        from tinyml.datasets.speech_commands import load_kws
+        from tinyml.datasets.speech_commands import is_synthetic, load_kws
         from tinyml.train.kws import eval_features
 
         kws = load_kws(data, seed=train_cfg["seed"], silence_pct=train_cfg["silence_pct"],
-                       unknown_pct=train_cfg["unknown_pct"])
+                       unknown_pct=train_cfg["unknown_pct"], keywords=tuple(config["labels"][:-2]))
         train = kws.splits["train"]
         split = "test" if len(kws.splits["test"].labels) else "validation"
         s = kws.splits[split]
-        return TaskArrays(eval_features(train), train.labels, eval_features(s), s.labels, split)
+        what = describe_data(data, split, is_synthetic(data))
+        return TaskArrays(eval_features(train), train.labels, eval_features(s), s.labels, split, what)
     if config["task"] in ("image", "vww"):
         from tinyml.datasets.images import load_images
 
         images = load_images(data, int(config["input_shape"][0]))
         split = "test" if len(images.splits["test"][1]) else "validation"
-        return TaskArrays(*images.splits["train"], *images.splits[split], split)
+        return TaskArrays(*images.splits["train"], *images.splits[split], split, f"the {split} images of {data}")
     raise RunDirError(f"unknown task '{config['task']}' in run.json; the run was made by a newer tinyml")

@@ -1,0 +1,1 @@
+"""Accuracy of a KWS model on any Speech Commands-layout folder (``tinyml evaluate``)."""

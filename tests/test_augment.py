@@ -43,3 +43,15 @@ def test_training_features_shape() -> None:
     audio, silence, noise = _batch()
     x = training_features(audio, silence, noise, AugmentConfig(), np.random.default_rng(0))
     assert x.shape == (3, 49, 10, 1) and np.isfinite(x).all()
+
+
+def test_real_voices_recipe_never_leaves_digital_silence() -> None:
+    from dataclasses import replace
+
+    from tinyml.audio.augment import REAL_VOICES
+
+    silent = np.zeros((4, 16000), np.int16)
+    only_floor = replace(REAL_VOICES, background_probability=0.0)
+    out = augment_waveforms(silent, np.zeros(4, bool), [], only_floor, np.random.default_rng(0))
+    rms_dbfs = 20 * np.log10(np.sqrt(np.mean(out**2, axis=1)))
+    assert np.all((rms_dbfs > -86) & (rms_dbfs < -49)), rms_dbfs  # never digital silence

@@ -54,7 +54,8 @@ def test_tflm_host_execution_matches_the_report(trained_run: Path) -> None:
     two interpreters agree on (almost) every output."""
     run = RunDir(trained_run)
     cfg = json.loads(run.config.read_text())["train"]
-    test = load_kws(Path(cfg["data"]), seed=cfg["seed"]).splits["test"]
+    test = load_kws(Path(cfg["data"]), seed=cfg["seed"], silence_pct=cfg["silence_pct"],
+                    unknown_pct=cfg["unknown_pct"]).splits["test"]
     model = load_model(run.int8_model)
     q = model.input_tensors[0].quant
     xq = quantize_input(eval_features(test), q.scale[0], q.zero_point[0])

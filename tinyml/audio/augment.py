@@ -6,17 +6,20 @@ microphones, so augmentation attacks every axis along which the two differ:
 - speaking rate and pitch: speed perturbation (resampling by 0.85-1.15, Ko et al. 2015);
 - vocal tract / formants: VTLP, a per-clip warp of the mel filterbank (``features.py``);
 - room: reverberation with a synthetic exponentially decaying impulse response (RT60 0.1-0.7 s);
-- microphone and channel: a random spectral tilt and low-pass;
+- microphone and channel: a random spectral tilt, low-pass and high-pass;
 - level and position: gain and +-100 ms time shift;
-- environment: background noise mixed at random volume (the Speech Commands recipe);
+- environment: background noise mixed at random volume (the Speech Commands recipe), and a
+  noise floor under every clip (a real microphone never records digital silence);
 - robustness to missing bands/frames: SpecAugment (``features.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
+import scipy.fft as sfft
 
 from tinyml.audio.features import CLIP_SAMPLES, SAMPLE_RATE, SpecAugment, log_mel, mfcc_from_log_mel
 
@@ -34,7 +37,15 @@ class AugmentConfig:
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
     background_probability: float = 0.8
     background_volume: float = 0.1
+    floor_dbfs_range: tuple[float, float] | None = None  # RMS of a white noise floor under every clip
+    highpass_hz_range: tuple[float, float] | None = None  # channel high-pass cut-off (with the channel response)
     spec_augment: SpecAugment = field(default_factory=SpecAugment)
+
+
+# What the default recipe trains with (``AugmentConfig()`` is the earlier, milder recipe kept for
+# ablations): every lever on, wider level range, noise floor, band limiting at both ends.
+REAL_VOICES = AugmentConfig(gain_db_range=(-24.0, 6.0), floor_dbfs_range=(-85.0, -50.0),
+                            highpass_hz_range=(40.0, 300.0), reverb_probability=0.4)
 
 
 def _speed(x: np.ndarray, factor: float) -> np.ndarray:
@@ -53,26 +64,35 @@ def _shift(x: np.ndarray, samples: int) -> np.ndarray:
     return out
 
 
+@cache
+def _freqs(n_fft: int) -> np.ndarray:
+    return np.fft.rfftfreq(n_fft, 1.0 / SAMPLE_RATE).astype(np.float32)
+
+
 def _room_and_channel(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
                       reverb: bool, channel: bool) -> np.ndarray:
     n = x.shape[-1]
-    spectrum = np.fft.rfft(x, n=2 * n)
-    freqs = np.fft.rfftfreq(2 * n, 1.0 / SAMPLE_RATE)
+    rt60 = rng.uniform(*cfg.rt60_range) if reverb else 0.0
+    n_fft = sfft.next_fast_len(n + int(rt60 * SAMPLE_RATE))
+    spectrum = sfft.rfft(x, n=n_fft)
+    freqs = _freqs(n_fft)
     if reverb:
-        rt60 = rng.uniform(*cfg.rt60_range)
-        t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
-        rir = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60)
+        t = np.arange(int(rt60 * SAMPLE_RATE), dtype=np.float32) / SAMPLE_RATE
+        rir = rng.standard_normal(t.size).astype(np.float32) * np.exp(-6.9 * t / rt60)
         rir[0] = 0.0
-        rir *= rng.uniform(0.2, 0.8) / max(np.sqrt(np.sum(rir**2)), 1e-9)
+        rir *= rng.uniform(0.2, 0.8) / max(float(np.sqrt(np.sum(rir**2))), 1e-9)
         rir[0] = 1.0
-        spectrum = spectrum * np.fft.rfft(rir, n=2 * n)
+        spectrum *= sfft.rfft(rir, n=n_fft)
     if channel:
         tilt_db_per_octave = rng.uniform(-3.0, 3.0)
         cutoff = rng.uniform(3000.0, 8000.0)
         octaves = np.log2(np.maximum(freqs, 50.0) / 1000.0)
         gain = 10 ** (tilt_db_per_octave * octaves / 20) / np.sqrt(1 + (freqs / cutoff) ** 4)
-        spectrum = spectrum * gain
-    y = np.fft.irfft(spectrum, n=2 * n)[:n].astype(np.float32)
+        if cfg.highpass_hz_range is not None:
+            low = rng.uniform(*cfg.highpass_hz_range)
+            gain /= np.sqrt(1 + (low / np.maximum(freqs, 1.0)) ** 4)
+        spectrum *= gain
+    y = sfft.irfft(spectrum, n=n_fft)[:n].astype(np.float32)
     peak_in, peak_out = np.max(np.abs(x)), np.max(np.abs(y))
     return y * (peak_in / peak_out) if peak_out > 0 else y
 
@@ -98,6 +118,8 @@ def augment_waveforms(audio: np.ndarray, is_silence: np.ndarray, noise: list[np.
             start = int(rng.integers(0, clip.size - CLIP_SAMPLES + 1))
             volume = rng.uniform(0, 1.0 if is_silence[i] else cfg.background_volume)
             x = x + volume * clip[start : start + CLIP_SAMPLES]
+        if cfg.floor_dbfs_range is not None:
+            x = x + 10 ** (rng.uniform(*cfg.floor_dbfs_range) / 20) * rng.standard_normal(x.size, dtype=np.float32)
         out[i] = np.clip(x, -1.0, 1.0)
     return out
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import scipy.fft as sfft
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000
@@ -94,7 +95,7 @@ def log_mel(audio: np.ndarray, warp: np.ndarray | None = None) -> np.ndarray:
     out = np.empty((audio.shape[0], N_FRAMES, N_MEL), dtype=np.float32)
     for start in range(0, audio.shape[0], _CHUNK):
         frames = audio[start : start + _CHUNK][:, _frame_index()] * _window()
-        mag = np.abs(np.fft.rfft(frames, n=FFT_SIZE, axis=-1)).astype(np.float32)
+        mag = np.abs(sfft.rfft(frames, n=FFT_SIZE, axis=-1)).astype(np.float32)
         if warp is None:
             mel = mag @ mel_filterbank(1.0)
         else:
@@ -114,6 +115,11 @@ def mfcc_from_log_mel(logmel: np.ndarray) -> np.ndarray:
 def mfcc(audio: np.ndarray) -> np.ndarray:
     """(N, 16000) float audio in [-1, 1] -> (N, 49, 10, 1) MFCC features."""
     return mfcc_from_log_mel(log_mel(audio))[..., None]
+
+
+def pcm_features(pcm: np.ndarray) -> np.ndarray:
+    """(N, 16000) int16 PCM -> (N, 49, 10, 1) MFCC features (the model's float input)."""
+    return mfcc(pcm.astype(np.float32) / 32768.0)
 
 
 @dataclass(frozen=True)

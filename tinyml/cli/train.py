@@ -9,22 +9,38 @@ app = typer.Typer(no_args_is_help=True, help="Train models.")
 
 @app.command("kws")
 def kws(
-    data: Path = typer.Option(..., help="Speech Commands-layout dataset folder."),
+    data: Path = typer.Option(..., help="Speech Commands-layout dataset folder, or 'speech-commands' (Speech "
+                                        "Commands v2, downloaded once into the cache)."),
     out: Path = typer.Option(..., help="Run folder (created; an interrupted run resumes)."),
     epochs: int = typer.Option(20, min=1),
-    model: str = typer.Option("dscnn", help="dscnn (MLPerf Tiny reference) or dscnn-s (smaller)."),
+    model: str = typer.Option("dscnn", help="dscnn (MLPerf Tiny reference), dscnn-s (smaller) or dscnn-l (larger, "
+                                            "a teacher)."),
     batch_size: int = typer.Option(64, min=1),
     learning_rate: float = typer.Option(2e-3),
     seed: int = typer.Option(0),
     augment: bool = typer.Option(True, help="Speed/VTLP/reverb/channel/noise/SpecAugment augmentation."),
+    augmentation: str = typer.Option("real-voices", help="Augmentation recipe: real-voices (synthetic speech to "
+                                                         "real people) or basic (milder)."),
+    unknown_pct: float = typer.Option(30.0, min=0.0, help="_unknown_ clips per epoch, as % of the keyword clips "
+                                                       "(drawn afresh each epoch)."),
+    teacher: Path | None = typer.Option(None, help="A trained KWS run to distill from (e.g. a dscnn-l run): soft "
+                                                   "targets at temperature 4 mixed with the labels."),
+    keywords: str | None = typer.Option(None, help="Keyword folders, comma-separated (default: the dataset's: "
+                                                   "its manifest, the MLPerf Tiny ten, or every word folder)."),
 ) -> None:
-    """Train the DS-CNN keyword spotter (12 classes, 49x10 MFCC)."""
+    """Train the DS-CNN keyword spotter (the keywords + _silence_ + _unknown_, 49x10 MFCC)."""
     from tinyml.models.dscnn import spec
     from tinyml.train.kws import TrainConfig, train_kws
 
     spec(model)
+    if str(data) == "speech-commands" and not data.is_dir():
+        from tinyml.datasets.download import cached_speech_commands
+
+        data = cached_speech_commands()
     cfg = TrainConfig(data=str(data.resolve()), model=model, epochs=epochs, batch_size=batch_size,
-                      learning_rate=learning_rate, seed=seed, augment=augment)
+                      learning_rate=learning_rate, seed=seed, augment=augment, keywords=keywords or "",
+                      augmentation=augmentation, unknown_pct=unknown_pct,
+                      teacher=str(teacher.resolve()) if teacher else "")
     train_kws(cfg, out)
 
 

@@ -28,6 +28,7 @@ class DsCnnSpec:
 VARIANTS = {
     "dscnn": DsCnnSpec("dscnn", 64, 4, "MLPerf Tiny reference: conv 64 10x4/2, 4 DS blocks of 64 (~25k params)"),
     "dscnn-s": DsCnnSpec("dscnn-s", 32, 3, "small: conv 32 10x4/2, 3 DS blocks of 32 (~5k params)"),
+    "dscnn-l": DsCnnSpec("dscnn-l", 128, 5, "large: conv 128 10x4/2, 5 DS blocks of 128 (~90k params)"),
 }
 
 

@@ -15,13 +15,17 @@ import numpy as np
 
 from tinyml import console, tfimport
 from tinyml.audio import features
-from tinyml.audio.augment import AugmentConfig, training_features
-from tinyml.datasets.speech_commands import LABELS, KwsData, Split, load_kws
+from tinyml.audio.augment import REAL_VOICES, AugmentConfig, training_features
+from tinyml.datasets.speech_commands import KwsData, Split, is_synthetic, load_kws, scan
+from tinyml.errors import RunDirError, TinymlError
 from tinyml.models.dscnn import build_dscnn, spec
+from tinyml.train import distill
 from tinyml.train.loop import TrainResult, finished, prepare_run, train_epochs
 from tinyml.train.rundir import RunDir, write_json
 
-__all__ = ["TrainConfig", "TrainResult", "eval_features", "train_kws"]
+__all__ = ["AUGMENTATIONS", "TrainConfig", "TrainResult", "eval_features", "train_kws"]
+
+AUGMENTATIONS = {"real-voices": REAL_VOICES, "basic": AugmentConfig()}
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,16 @@ class TrainConfig:
     learning_rate: float = 2e-3
     seed: int = 0
     silence_pct: float = 10.0
-    unknown_pct: float = 10.0
+    unknown_pct: float = 30.0  # `_unknown_` clips per epoch, % of the keyword clips
     augment: bool = True
+    keywords: str = ""  # comma-separated keyword folders; "" = the dataset's own (see load_kws)
+    augmentation: str = "real-voices"  # a name in AUGMENTATIONS
+    unknown_pool: bool = True  # every epoch draws its `_unknown_` clips afresh from all of them
+    teacher: str = ""  # a finished KWS run to distill from (soft targets + hard labels); "" = none
+
+    @property
+    def keyword_tuple(self) -> tuple[str, ...] | None:
+        return tuple(k.strip() for k in self.keywords.split(",") if k.strip()) or None
 
     def identity(self) -> dict[str, Any]:
         """Everything that must match for a run to be resumed (all but ``epochs``)."""
@@ -42,15 +54,15 @@ class TrainConfig:
 
 
 def eval_features(split: Split) -> np.ndarray:
-    return features.mfcc(split.audio.astype(np.float32) / 32768.0)
+    return features.pcm_features(split.audio)
 
 
-def _config(cfg: TrainConfig) -> dict[str, Any]:
+def _config(cfg: TrainConfig, labels: tuple[str, ...]) -> dict[str, Any]:
     return {
-        "task": "kws", "train": asdict(cfg), "labels": list(LABELS),
+        "task": "kws", "train": asdict(cfg), "labels": list(labels),
         "input_shape": list(features.INPUT_SHAPE),
         "model_spec": {"kind": "dscnn", "name": cfg.model, "input_shape": list(features.INPUT_SHAPE),
-                       "n_classes": len(LABELS)},
+                       "n_classes": len(labels)},
         "architecture": asdict(spec(cfg.model)),
         "front_end": {k: getattr(features, k) for k in (
             "SAMPLE_RATE", "CLIP_SAMPLES", "WINDOW", "STRIDE", "FFT_SIZE", "N_MEL", "LOW_HZ", "HIGH_HZ",
@@ -58,33 +70,56 @@ def _config(cfg: TrainConfig) -> dict[str, Any]:
     }
 
 
+def _teacher_run(cfg: TrainConfig, labels: tuple[str, ...]) -> RunDir | None:
+    if not cfg.teacher:
+        return None
+    teacher = RunDir(Path(cfg.teacher))
+    teacher.require_model()
+    theirs = tuple(teacher.read_config().get("labels", ()))
+    if theirs != labels:
+        raise RunDirError(f"teacher {teacher.path} has labels {','.join(theirs)}, the student {','.join(labels)}; "
+                          "train the teacher on the same keywords")
+    return teacher
+
+
 def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> TrainResult:
+    if cfg.augmentation not in AUGMENTATIONS:
+        raise TinymlError(f"unknown augmentation '{cfg.augmentation}'; choose one of: {', '.join(AUGMENTATIONS)}")
     run = RunDir(Path(out))
-    done = prepare_run(run, cfg.identity(), _config(cfg))
+    labels = data.labels if data else scan(Path(cfg.data), cfg.keyword_tuple).labels  # a bad folder fails here
+    teacher_run = _teacher_run(cfg, labels)
+    done = prepare_run(run, cfg.identity(), _config(cfg, labels))
     if (result := finished(run, cfg.epochs, done)) is not None:
         return result
 
-    data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct)
+    data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct,
+                            keywords=labels[:-2], unknown_pool=cfg.unknown_pool)
     keras = tfimport.keras()  # after the dataset loaded: a bad folder fails at once
     console.info(data.report.summary())
     write_json(run.path / "dataset.json", data.report.as_dict())
     train, val, test = data.splits["train"], data.splits["validation"], data.splits["test"]
     keras.utils.set_random_seed(cfg.seed + done)
+    loss, metric = distill.objects() if teacher_run else ("sparse_categorical_crossentropy", "accuracy")
+    teacher = keras.models.load_model(teacher_run.model, compile=False) if teacher_run else None
     if done:
         model = keras.models.load_model(run.checkpoint)
         console.info(f"resuming {run.path} after epoch {done}/{cfg.epochs}")
     else:
-        model = build_dscnn(cfg.model, features.INPUT_SHAPE, len(LABELS), keras)
-        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    aug = AugmentConfig()
+        model = build_dscnn(cfg.model, features.INPUT_SHAPE, len(labels), keras)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=[metric])
+    aug = AUGMENTATIONS[cfg.augmentation]
 
     def epoch_data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([cfg.seed, epoch])
-        x = (training_features(train.audio, train.is_silence, data.noise, aug, rng) if cfg.augment
-             else eval_features(train))
-        order = rng.permutation(len(x))
-        return x[order], train.labels[order]
+        rows = rng.permutation(train.epoch_rows(len(labels) - 1, rng))
+        audio = train.audio[rows]
+        x = (training_features(audio, train.is_silence[rows], data.noise, aug, rng) if cfg.augment
+             else features.pcm_features(audio))
+        if teacher is None:
+            return x, train.labels[rows]
+        return x, distill.targets(train.labels[rows], teacher.predict(x, batch_size=256, verbose=0))
 
+    measured_on = (f"held-out SYNTHETIC voices of {cfg.data}" if is_synthetic(Path(cfg.data))
+                   else f"the validation and test speakers of {cfg.data}")
     return train_epochs(run, model, done, cfg.epochs, epoch_data, (eval_features(val), val.labels),
-                        (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate)
+                        (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate, measured_on)

@@ -25,6 +25,7 @@ def test_custom_phrases_flow_from_synthesis_to_firmware(tmp_path: Path) -> None:
     assert main(["data", "synth-kws", str(data), "--words", PHRASES, "--per-word", "150", "--unknown-per-word", "2",
                  "--seed", "2"]) == 0
     assert main(["train", "kws", "--data", str(data), "--out", str(run), "--model", "dscnn-s", "--epochs", "12",
+                 "--augmentation", "real-voices",
                  "--batch-size", "32"]) == 0
     config = json.loads(RunDir(run).config.read_text())
     assert config["labels"] == LABELS and config["model_spec"]["n_classes"] == 5

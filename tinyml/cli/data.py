@@ -22,8 +22,8 @@ def speech_commands(
 def synth_kws(
     out: Path = typer.Argument(..., help="Folder for the SYNTHETIC dataset (new or empty)."),
     per_word: int = typer.Option(100, min=1, help="Clips per keyword."),
-    unknown_per_word: int = typer.Option(0, min=0, help="Clips per other (_unknown_) word; 0: a quarter of "
-                                                       "--per-word."),
+    unknown_per_word: int = typer.Option(40, min=0, help="Clips per other (_unknown_) word (~230 words); 0: a "
+                                                        "quarter of --per-word."),
     words: str | None = typer.Option(None, help="Your keywords or phrases, comma-separated (default: the MLPerf "
                                                 "Tiny ten), e.g. \"lights on,lights off,hey tiny\"."),
     engines: str = typer.Option("espeak-ng,flite,festival", help="Speech engines to use, comma-separated."),

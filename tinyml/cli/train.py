@@ -19,8 +19,9 @@ def kws(
     learning_rate: float = typer.Option(2e-3),
     seed: int = typer.Option(0),
     augment: bool = typer.Option(True, help="Speed/VTLP/reverb/channel/noise/SpecAugment augmentation."),
-    augmentation: str = typer.Option("real-voices", help="Augmentation recipe: real-voices (synthetic speech to "
-                                                         "real people) or basic (milder)."),
+    augmentation: str = typer.Option("basic", help="Augmentation recipe: basic (speed, VTLP, reverb, channel, "
+                                                   "gain, shift, noise, SpecAugment) or real-voices (adds a noise "
+                                                   "floor, -24 dB gain, high-pass)."),
     unknown_pct: float = typer.Option(30.0, min=0.0, help="_unknown_ clips per epoch, as % of the keyword clips "
                                                        "(drawn afresh each epoch)."),
     teacher: Path | None = typer.Option(None, help="A trained KWS run to distill from (e.g. a dscnn-l run): soft "

@@ -45,7 +45,7 @@ PITCH_BANDS = 8  # pseudo-speakers per flite/festival voice
 @dataclass(frozen=True)
 class SynthConfig:
     per_word: int = 100
-    unknown_per_word: int = 0  # 0: a quarter of per_word (at least 4)
+    unknown_per_word: int = 40  # clips per other word (~230 of them); 0: a quarter of per_word (at least 4)
     seed: int = 0
     noisy_fraction: float = 0.5
     keywords: tuple[str, ...] = KEYWORDS  # folder names; phrases use '_' between words

@@ -46,8 +46,8 @@ HOMOPHONES = {"no": ("know", "noh"), "right": ("write", "rite", "wright"), "two"
 
 
 def folder_name(keyword: str) -> str:
-    """The Speech Commands folder of a keyword or phrase: 'lights on' -> 'lights_on'."""
-    return re.sub(r"[^a-z0-9]+", "_", keyword.lower()).strip("_")
+    """The Speech Commands folder of a keyword or phrase: 'lights on' -> 'lights_on', "what's up" -> 'whats_up'."""
+    return re.sub(r"[^a-z0-9]+", "_", keyword.lower().replace("'", "")).strip("_")
 
 
 def spoken(folder: str) -> str:

@@ -8,7 +8,6 @@ keyword, ``_unknown_`` and per-class accuracy and the int8 confusion matrix.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -170,7 +169,3 @@ def evaluate(target: Path, data_dir: Path, split: str = "all", labels: str | Non
     (folder / f"{stem}.md").write_text(markdown(report))
     console.info(report.summary())
     return report
-
-
-def load_report(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())

@@ -96,3 +96,13 @@ def test_offline_speech_commands_names_the_synthetic_alternative(tmp_path: Path)
     with pytest.raises(DownloadError, match=r"cannot download .*offline, use --data synth"):
         cached_speech_commands(tmp_path / "cache", unreachable)
     assert not (tmp_path / "cache" / "sc").exists()
+
+
+def test_kws_data_folder_prefers_a_real_folder_named_speech_commands(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyml.datasets.download import kws_data_folder
+
+    monkeypatch.chdir(tmp_path)
+    assert kws_data_folder("my-data") == Path("my-data")
+    (tmp_path / "speech-commands").mkdir()
+    assert kws_data_folder("speech-commands") == Path("speech-commands")  # the user's folder, no download

@@ -30,14 +30,12 @@ def kws(
                                                    "its manifest, the MLPerf Tiny ten, or every word folder)."),
 ) -> None:
     """Train the DS-CNN keyword spotter (the keywords + _silence_ + _unknown_, 49x10 MFCC)."""
+    from tinyml.datasets.download import kws_data_folder
     from tinyml.models.dscnn import spec
     from tinyml.train.kws import TrainConfig, train_kws
 
     spec(model)
-    if str(data) == "speech-commands" and not data.is_dir():
-        from tinyml.datasets.download import cached_speech_commands
-
-        data = cached_speech_commands()
+    data = kws_data_folder(data)
     cfg = TrainConfig(data=str(data.resolve()), model=model, epochs=epochs, batch_size=batch_size,
                       learning_rate=learning_rate, seed=seed, augment=augment, keywords=keywords or "",
                       augmentation=augmentation, unknown_pct=unknown_pct,

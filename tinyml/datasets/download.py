@@ -119,6 +119,14 @@ def default_cache() -> Path:
     return Path(os.environ.get("TINYML_CACHE") or Path.home() / ".cache" / "tinyml")
 
 
+def kws_data_folder(data: str | Path) -> Path:
+    """A KWS ``--data`` argument as a folder: ``speech-commands`` (when no folder has that name)
+    is :func:`cached_speech_commands`, anything else is the folder itself."""
+    if str(data) == "speech-commands" and not Path(data).is_dir():
+        return cached_speech_commands()
+    return Path(data)
+
+
 def cached_speech_commands(cache: Path | None = None, archive: Archive = SPEECH_COMMANDS_V2) -> Path:
     """What ``--data speech-commands`` means: the verified Speech Commands v2 unpacked in the user's
     cache, downloaded (with a progress bar) the first time."""

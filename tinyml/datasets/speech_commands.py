@@ -116,6 +116,15 @@ def is_synthetic(root: Path) -> bool:
     return (Path(root) / SYNTH_MANIFEST).is_file()
 
 
+def describe(root: Path, split: str) -> str:
+    """What clips of ``root`` are, in words, for every accuracy line: held-out SYNTHETIC voices
+    (a generated set's validation/test split) or recordings in a folder."""
+    where = f"{root}" + ("" if split == "all" else f", {split} split")
+    if is_synthetic(root):
+        return f"{'held-out ' if split in ('test', 'validation') else ''}SYNTHETIC voices ({where})"
+    return f"recordings in {where}"
+
+
 def labels_for(keywords: tuple[str, ...]) -> tuple[str, ...]:
     return (*keywords, SILENCE, UNKNOWN)
 

@@ -68,12 +68,10 @@ def _stage(report: DeployReport, name: str, start: float) -> None:
 
 
 def _dataset(cfg: DeployConfig) -> Path:
-    if cfg.data == "speech-commands" and cfg.task == "kws" and not Path(cfg.data).is_dir():
-        from tinyml.datasets.download import cached_speech_commands
-
-        return cached_speech_commands()
     if cfg.data != "synth":
-        path = Path(cfg.data)
+        from tinyml.datasets.download import kws_data_folder
+
+        path = kws_data_folder(cfg.data) if cfg.task == "kws" else Path(cfg.data)
         if not path.is_dir():
             raise TinymlError(f"dataset folder {path} does not exist; pass --data synth or a Speech Commands / image "
                               "folder")

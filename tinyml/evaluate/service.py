@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyml import console
 from tinyml.audio import features
-from tinyml.datasets.speech_commands import LABELS, SILENCE, UNKNOWN, EvalSet, load_eval_set
+from tinyml.datasets.speech_commands import LABELS, SILENCE, UNKNOWN, EvalSet, describe, load_eval_set
 from tinyml.errors import ModelError
 from tinyml.tflite.interpreters import TflmRunner, quantize_input
 from tinyml.tflite.model import load_model, require_full_int8
@@ -59,14 +59,6 @@ class EvalReport:
         if self.unknown_accuracy is not None:
             parts.append(f"_unknown_ {self.unknown_accuracy:.3f}")
         return f"accuracy on {self.measured_on} ({self.clips} clips): " + ", ".join(parts)
-
-
-def describe_data(root: Path, split: str, synthetic: bool) -> str:
-    where = f"{root}" + ("" if split == "all" else f", {split} split")
-    if synthetic:
-        return f"held-out SYNTHETIC voices ({where})" if split in ("test", "validation") else \
-            f"SYNTHETIC voices ({where})"
-    return f"recordings in {where}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +124,7 @@ def score(model: ModelUnderTest, data: EvalSet, x: np.ndarray, root: Path, split
                             None if float_pred is None else float(np.mean(float_pred[y == k] == k)))
                  for k, lab in enumerate(labels) if np.any(y == k)]
     return EvalReport(
-        data=str(root), measured_on=describe_data(root, split, data.synthetic), split=split,
+        data=str(root), measured_on=describe(root, split), split=split,
         synthetic=data.synthetic, clips=len(y), labels=list(labels), int8_accuracy=float(np.mean(pred == y)),
         float_accuracy=None if float_pred is None else float(np.mean(float_pred == y)),
         keyword_accuracy=_accuracy(pred, y, y < n_kw), unknown_accuracy=_accuracy(pred, y, y == n_kw + 1),

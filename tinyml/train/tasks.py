@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from tinyml.errors import RunDirError
-from tinyml.evaluate.service import describe_data
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ def task_arrays(config: dict[str, Any], data_dir: Path | None = None) -> TaskArr
     train_cfg = config["train"]
     data = Path(data_dir or train_cfg["data"])
     if config["task"] == "kws":
-        from tinyml.datasets.speech_commands import is_synthetic, load_kws
+        from tinyml.datasets.speech_commands import describe, load_kws
         from tinyml.train.kws import eval_features
 
         kws = load_kws(data, seed=train_cfg["seed"], silence_pct=train_cfg["silence_pct"],
@@ -34,8 +33,8 @@ def task_arrays(config: dict[str, Any], data_dir: Path | None = None) -> TaskArr
         train = kws.splits["train"]
         split = "test" if len(kws.splits["test"].labels) else "validation"
         s = kws.splits[split]
-        what = describe_data(data, split, is_synthetic(data))
-        return TaskArrays(eval_features(train), train.labels, eval_features(s), s.labels, split, what)
+        return TaskArrays(eval_features(train), train.labels, eval_features(s), s.labels, split,
+                          describe(data, split))
     if config["task"] in ("image", "vww"):
         from tinyml.datasets.images import load_images
 

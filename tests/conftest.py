@@ -15,6 +15,10 @@ from tinyml.audio.wav import write_wav
 from tinyml.datasets.speech_commands import KEYWORDS
 from tinyml.datasets.synth import SynthConfig
 
+from .tflm_source import use_shared_tflm
+
+use_shared_tflm()  # TFLM tests build against ../shared/tflm when TINYML_TFLM_DIR is unset: none skip in CI
+
 
 def tone(freq: float, seconds: float = 1.0, rate: int = 16000, amplitude: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate

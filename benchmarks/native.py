@@ -15,27 +15,28 @@ import argparse
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from tinyml.boards import get_board
-from tinyml.build.firmware import build
 from tinyml.build.tflm import export_tflm
 from tinyml.errors import DoesNotFitError
 from tinyml.generate.project import generate
-from tinyml.measure.connect import session_for
 from tinyml.native.emit import build_native
+from tinyml.platform import build_project, session_for
 from tinyml.tflite.interpreters import tflm_arena_size
 from tinyml.tflite.model import load_model, parse_model
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests/ has the reference models
 TARGETS = {"dscnn": ((49, 10, 1),), "mobilenet_v1_025": ((96, 96, 3),), "resnet8": ((32, 32, 3),)}
 
 
 def _model(name: str, work: Path) -> Path:
+    from tests.mlperf_models import mobilenet_v1_025, random_int8, resnet8
     from tinyml.models.dscnn import build_dscnn
-    from tinyml.models.reference import mobilenet_v1_025, random_int8, resnet8
 
     path = work / f"{name}.tflite"
     if not path.is_file():
@@ -48,7 +49,7 @@ def _model(name: str, work: Path) -> Path:
 def _measure(model_path: Path, runtime: str, out: Path) -> dict[str, int]:
     board = get_board("qemu")
     project = generate(model_path, board, out, runtime=runtime, name=model_path.stem, force=True)
-    firmware = build(project.path)
+    firmware = build_project(project.path)
     with session_for(board, firmware.elf) as session:
         info = session.info()
         session.load(np.zeros(info.input_bytes, dtype=np.int8).tobytes())

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
+from tinyml.boards import Board
 from tinyml.device import protocol as p
+from tinyml.device.qemu import qemu_command
 
 RESPONSE_DEADLINE_S = 10.0
 
@@ -35,6 +38,6 @@ class HostDevice:
         return self.proc.wait(timeout=RESPONSE_DEADLINE_S)
 
 
-def qemu_argv(machine: str, elf: str) -> list[str]:
-    return ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "stdio", "-icount",
-            "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", elf]
+def qemu_argv(board: Board, elf: Path) -> list[str]:
+    """The product's QEMU command line with the UART on stdio (for a pipe)."""
+    return qemu_command(board, elf, None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tinyml.models.reference import mobilenet_v1_025, random_int8, resnet8
+from .mlperf_models import mobilenet_v1_025, random_int8, resnet8
 
 
 def _convert(build: Callable[[Any], Any], shape: tuple[int, ...], low: float = -1.0, high: float = 1.0) -> bytes:

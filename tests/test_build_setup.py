@@ -45,8 +45,8 @@ def test_export_without_sources_says_what_to_set(tmp_path: Path, monkeypatch: py
 def test_building_tflm_firmware_without_sources_says_how_to_get_them(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from tinyml.boards import get_board
-    from tinyml.build.firmware import build
     from tinyml.generate.project import generate
+    from tinyml.platform import build_project as build
 
     monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("TINYML_TFLM_DIR", raising=False)
@@ -58,8 +58,9 @@ def test_building_tflm_firmware_without_sources_says_how_to_get_them(tmp_path: P
 
 def test_a_failing_build_is_one_line_with_the_log_path(tmp_path: Path) -> None:
     from tinyml.boards import get_board
-    from tinyml.build.firmware import BuildError, build
+    from tinyml.build.firmware import BuildError
     from tinyml.generate.project import generate
+    from tinyml.platform import build_project as build
 
     tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
     project = generate(tiny, get_board("qemu"), tmp_path / "fw", runtime="echo", name="tiny")

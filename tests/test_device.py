@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tinyml.boards import get_board
-from tinyml.device import open_target
 from tinyml.device.qemu import QemuTarget
 from tinyml.device.serial_port import SerialTarget, find_port
 from tinyml.device.session import Session
 from tinyml.device.target import DeviceError, LineBuffer
 from tinyml.errors import ToolMissingError
+from tinyml.platform import platform_for
 
 from .fake_device import FakeDevice
 
@@ -113,7 +113,7 @@ def test_qemu_missing_names_the_package(tmp_path: Path) -> None:
     with pytest.raises(DeviceError, match="build it first"):
         QemuTarget(board, tmp_path / "missing.elf").open()
     with pytest.raises(DeviceError, match="pass the firmware ELF"):
-        open_target(board)
+        platform_for(board).open_target(None, None)
 
 
 def test_line_buffer_handles_split_endings_and_endless_lines() -> None:

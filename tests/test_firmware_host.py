@@ -18,7 +18,7 @@ from tinyml.device import protocol as p
 from tinyml.generate.project import generate
 from tinyml.resources import data_dir
 
-from .devices import RESPONSE_DEADLINE_S, HostDevice
+from .devices import RESPONSE_DEADLINE_S, HostDevice, qemu_argv
 
 TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
 
@@ -58,10 +58,7 @@ def test_echo_firmware_on_the_emulated_stm32(tmp_path: Path) -> None:
     subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, f"-I{src}", f"-I{src / 'tinyml/core'}", *map(str, sources),
                     "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles",
                     f"-T{project.path / 'linker.ld'}", "-o", str(elf)], check=True, capture_output=True, timeout=120)
-    assert board.emulator is not None
-    dev = HostDevice([board.emulator.binary, "-M", board.emulator.machine, "-nographic", "-monitor", "none",
-                      "-serial", "stdio", "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
-                      "-kernel", str(elf)])
+    dev = HostDevice(qemu_argv(board, elf))
     try:
         assert isinstance(dev.greeting[-1], p.Ready)  # send only after the UART is up
         info = p.info(dev.send(p.command("tinyml", "info")))

@@ -146,7 +146,7 @@ def test_float_model_and_model_too_big(tmp_path: Path) -> None:
         generate(float_model, get_board("qemu"), tmp_path / "f")
     big = tmp_path / "big.tflite"
     big.write_bytes(convert("int8", units=2400))
-    with pytest.raises(DoesNotFitError, match=r"does not fit — qemu-stm32f405: flash .*over by"):
+    with pytest.raises(DoesNotFitError, match=r"does not fit — qemu-stm32f405 \(tflm runtime\): flash .*over by"):
         generate(big, get_board("qemu"), tmp_path / "b")
     assert not (tmp_path / "b").exists()
 

@@ -11,8 +11,9 @@ import pytest
 from tinyml.mcunet.memory import estimate, graph
 from tinyml.mcunet.planner import Buffer, greedy_plan, plan_tflite
 from tinyml.mcunet.search import sample_genes
-from tinyml.mcunet.validate import validate
 from tinyml.models.mcunet import Arch, Block, arch_from_genes, make_divisible
+
+from .mcunet_validate import validate
 
 
 def test_planner_reuses_memory_of_dead_tensors() -> None:

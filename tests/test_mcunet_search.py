@@ -7,10 +7,13 @@ import pytest
 from tinyml.boards import get_board, load_board
 from tinyml.cli.main import main
 from tinyml.errors import DoesNotFitError
+from tinyml.generate.project import generate
 from tinyml.mcunet.memory import estimate
-from tinyml.mcunet.search import Budget, search
-from tinyml.mcunet.validate import validate
+from tinyml.mcunet.search import search
+from tinyml.platform import platform_for
+from tinyml.tflite.model import parse_model
 
+from .mcunet_validate import validate
 from .test_boards import GOOD
 
 FAST = {"samples": 20, "population": 12, "generations": 3}
@@ -26,8 +29,9 @@ def test_best_satisfies_the_budget_and_evolution_never_regresses() -> None:
     board = get_board("nrf52")
     result = search(board, 3, seed=0, **FAST)
     m = estimate(result.best.arch)
-    assert m.arena_bytes <= board.sram_bytes - board.reserve_sram_bytes
-    assert m.flash_bytes <= board.flash_bytes - board.reserve_flash_bytes
+    need = result.budget.need(m)  # the native runtime's: activation plan, input buffer, reserve
+    assert need.arena_bytes + need.input_bytes <= board.sram_bytes - board.reserve_sram_bytes
+    assert need.flash_bytes <= board.flash_bytes - board.reserve_flash_bytes
     assert result.best.arch.resolution == result.space.resolution and result.space.fits
     assert result.history == sorted(result.history)
     assert all(s.feasible <= s.samples for s in result.spaces)
@@ -54,11 +58,17 @@ def test_search_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board_id", ["nucleo_f746zg", "nrf52840_dk", "qemu-stm32f405"])
-def test_searched_model_measured_by_tflm_fits_the_board(board_id: str) -> None:
+@pytest.mark.parametrize(("board_id", "runtime"), [("nucleo_f746zg", "tflm"), ("nrf52840_dk", "tflm"),
+                                                   ("qemu-stm32f405", "tflm"), ("qemu-stm32f405", "native")])
+def test_searched_model_converted_is_accepted_by_generate(board_id: str, runtime: str, tmp_path: Path) -> None:
+    """Search admits by estimate; generate decides on the converted model with the same rule. The
+    network search picks, converted to int8, must be one generate builds for that runtime."""
     board = get_board(board_id)
-    result = search(board, 2, seed=0, **FAST)
+    result = search(board, 2, seed=0, runtime=runtime, **FAST)
     v = validate(result.best.arch)
-    budget = Budget.of(board)
-    assert v.measured.total <= budget.sram, (v.measured, budget)
-    assert v.model_bytes <= budget.flash
+    model = tmp_path / "searched.tflite"
+    model.write_bytes(v.tflite)
+    placement = platform_for(board).place(parse_model(v.tflite), runtime)
+    assert placement.fit.fits, placement.fit.describe()
+    assert generate(model, board, tmp_path / "fw", runtime=runtime, labels=["a", "b"]).arena_bytes == \
+        placement.need.arena_bytes

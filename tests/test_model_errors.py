@@ -47,9 +47,13 @@ def test_fit_check_against_a_board_file(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
     path.write_text(GOOD.format(id="tiny").replace("sram_kb: 64", "sram_kb: 4").replace("reserve_sram_kb: 4",
                                                                                         "reserve_sram_kb: 1"))
-    result = analyze(parse_model(convert("int8")), load_board(path))
+    model, board = parse_model(convert("int8")), load_board(path)
+    result = analyze(model, board, runtime="tflm")
     assert result.fit is not None and not result.fit.fits
     assert "SRAM" in result.fit.describe() and "over by" in result.fit.describe()
+    native = analyze(model, board, runtime="native")  # the runtime decides: no interpreter structures, reused buffers
+    assert native.fit is not None and native.fit.fits and native.runtime_arena_bytes is not None
+    assert native.runtime_arena_bytes < native.arena_bytes
 
 
 def test_cli_reports_a_model_too_big_for_the_board(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,13 +16,13 @@ from tinyml.boards import get_board
 from tinyml.errors import UnsupportedOpError
 from tinyml.generate.project import generate
 from tinyml.native.emit import build_native
-from tinyml.native.host import build_host_runner, run_host
 from tinyml.native.lower import lower
 from tinyml.tflite.interpreters import TflmRunner, tflm_arena_size
 from tinyml.tflite.model import load_model, parse_model
 from tinyml.train.rundir import RunDir
 
 from . import reference_models as refs
+from .native_host import build_host_runner, run_host
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs a host C compiler")
 

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from tinyml.boards import get_board
-from tinyml.build.firmware import build
-from tinyml.device import open_target
 from tinyml.device.session import Session
 from tinyml.generate.project import generate
+from tinyml.platform import build_project, platform_for
 from tinyml.tflite.interpreters import TflmRunner
 from tinyml.tflite.model import load_model
 from tinyml.train.rundir import RunDir
@@ -29,11 +28,11 @@ pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shu
 def _on_qemu(model_path: Path, out: Path, n: int, weights: str = "auto") -> tuple[np.ndarray, np.ndarray, list, int]:
     board = get_board("qemu")
     project = generate(model_path, board, out / "project", runtime="native", name="m", weights=weights)
-    firmware = build(project.path)
+    firmware = build_project(project.path)
     assert firmware.sizes.flash > 0 and firmware.sizes.ram >= project.arena_bytes
     model = load_model(model_path)
     x = _inputs(model.input_tensors[0].shape[1:], n, seed=7)
-    with open_target(board, firmware.elf) as target:
+    with platform_for(board).open_target(firmware.elf, None) as target:
         session = Session(target)
         session.wait_ready()
         info = session.info()

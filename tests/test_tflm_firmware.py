@@ -45,8 +45,7 @@ def test_tflm_firmware_matches_the_host_interpreter(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=BUILD_DEADLINE_S)
     assert build.returncode == 0, build.stdout[-3000:]
     elf = project.path / ".pio" / "build" / board.id / "program.elf"
-    assert board.emulator is not None
-    dev = HostDevice(qemu_argv(board.emulator.machine, str(elf)))
+    dev = HostDevice(qemu_argv(board, elf))
     model = load_model(TINY)
     host = TflmRunner(model.data)
     rng = np.random.default_rng(0)

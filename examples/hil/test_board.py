@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyml.build.firmware import find_elf, project_board
 from tinyml.device.session import Session
-from tinyml.measure.connect import session_for
+from tinyml.platform import project_elf, session_for
 from tinyml.tflite.interpreters import TflmRunner
 from tinyml.tflite.model import load_model
 
@@ -27,8 +26,8 @@ pytestmark = pytest.mark.skipif(not PROJECT or not MODEL, reason="set TINYML_PRO
 @pytest.fixture(scope="module")
 def device() -> Iterator[Session]:
     assert PROJECT is not None
-    board, _ = project_board(Path(PROJECT))
-    with session_for(board, find_elf(Path(PROJECT), board), os.environ.get("TINYML_PORT")) as session:
+    board, elf = project_elf(Path(PROJECT))
+    with session_for(board, elf, os.environ.get("TINYML_PORT")) as session:
         yield session
 
 

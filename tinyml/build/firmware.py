@@ -1,5 +1,6 @@
-"""Build and flash generated projects with PlatformIO (``pio run [-t upload]``), offline-ready:
-the project's board comes from its marker file, failures become one line plus the log path."""
+"""PlatformIO runs for generated projects (``pio run [-t upload]``), offline-ready: the project's
+board comes from its marker file, failures become one line plus the log path. What to run for a
+board is its platform's decision (``tinyml.platform``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyml.boards import Board, get_board
-from tinyml.build.elf import ElfSizes, elf_sizes
+from tinyml.build.elf import ElfSizes
 from tinyml.build.pio import environment, seed_scons
 from tinyml.errors import TinymlError
 
-BUILD_DEADLINE_S = 1800.0  # a TFLM build from scratch on 2 cores takes minutes
-UPLOAD_DEADLINE_S = 300.0
 MARKER = ".tinyml-project.json"
 LOG_NAME = "tinyml-build.log"
 
@@ -50,7 +49,7 @@ def _first_error(log: str) -> str:
     return tail[-1].strip()[:200] if tail else "no output"
 
 
-def _pio(project: Path, args: list[str], deadline_s: float, what: str) -> str:
+def run_pio(project: Path, args: list[str], deadline_s: float, what: str) -> str:
     seed_scons()
     cmd = [sys.executable, "-m", "platformio", "run", *args]
     log_path = project / ".pio" / LOG_NAME
@@ -70,31 +69,9 @@ def _pio(project: Path, args: list[str], deadline_s: float, what: str) -> str:
     return log
 
 
-def find_elf(project: Path, board: Board) -> Path:
-    out = Path(project) / ".pio" / "build" / board.id
+def find_elf(project: Path, env: str) -> Path:
+    out = Path(project) / ".pio" / "build" / env
     elves = sorted(out.glob("*.elf"))
     if not elves:
         raise BuildError(f"no firmware ELF in {out}; build the project first (`tinyml build {project}`)")
     return elves[0]
-
-
-def build(project: Path) -> Firmware:
-    project = Path(project)
-    board, runtime = project_board(project)
-    if runtime == "tflm" and board.port != "esp_idf":  # ESP-IDF fetches esp-tflite-micro by itself
-        from tinyml.build.tflm import export_tflm
-
-        export_tflm()  # the project's lib_deps points at the exported tree; says how to get TFLM if missing
-    _pio(project, ["-e", board.id], BUILD_DEADLINE_S, "build")
-    elf = find_elf(project, board)
-    return Firmware(project, board, runtime, elf, elf_sizes(elf))
-
-
-def upload(project: Path, port: str | None = None) -> None:
-    """Flash a real board (PlatformIO's upload for its platform). The emulated board needs nothing."""
-    project = Path(project)
-    board, _ = project_board(project)
-    if board.target == "qemu":
-        return
-    args = ["-e", board.id, "-t", "upload"] + (["--upload-port", port] if port else [])
-    _pio(project, args, UPLOAD_DEADLINE_S, "upload")

@@ -76,6 +76,17 @@ def _checkout() -> Path:
     return root
 
 
+def tflm_source_problem() -> str | None:
+    """Why TFLM firmware cannot be built here, or None (exported already, or a usable checkout)."""
+    if (export_dir() / "library.json").is_file():
+        return None
+    try:
+        _checkout()
+    except ToolMissingError as err:
+        return str(err).split(";")[0].split(": set")[0]
+    return None
+
+
 def export_tflm() -> Path:
     """The exported library folder (built once per pinned version)."""
     out = export_dir()

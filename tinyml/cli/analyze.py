@@ -13,16 +13,19 @@ from tinyml.console import stdout
 def analyze(
     model: Path = typer.Argument(..., help="An int8 .tflite model."),
     board: str | None = typer.Option(None, help="Check that it fits this board (id or alias)."),
+    runtime: str = typer.Option("native", help="The runtime it will be deployed with (native or tflm): its "
+                                               "arena and flash decide the fit."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Ops, parameters, MACs, tensor sizes, TFLM arena, and whether the model fits a board."""
+    """Ops, parameters, MACs, tensor sizes, TFLM arena, and whether the model fits a board (the rule
+    `tinyml generate` applies, for --runtime)."""
     from tinyml.boards import get_board
     from tinyml.errors import DoesNotFitError
     from tinyml.tflite.analyze import analyze as run_analysis
     from tinyml.tflite.model import load_model
 
     target = get_board(board) if board else None
-    result = run_analysis(load_model(model), target, where=str(model))
+    result = run_analysis(load_model(model), target, where=str(model), runtime=runtime)
     if as_json:
         print(json.dumps(asdict(result) | {"fits": result.fit.fits if result.fit else None}, indent=2))
     else:
@@ -36,7 +39,8 @@ def analyze(
         stdout.print(f"MACs {result.macs:,} | params {result.params:,} | model {result.model_bytes:,} B | "
                      f"TFLM arena {result.arena_bytes:,} B | largest activation {result.largest_activation:,} B")
         if result.fit:
+            stdout.print(f"{result.fit.runtime} arena on {result.fit.board}: {result.runtime_arena_bytes:,} B")
             stdout.print(("[green]fits[/green] " if result.fit.fits else "") + result.fit.describe())
     if result.fit and not result.fit.fits:
         raise DoesNotFitError(f"model does not fit — {result.fit.describe()}; use a smaller model "
-                              "(e.g. --model dscnn-s) or a bigger board")
+                              "(e.g. --model dscnn-s), a bigger board or the other --runtime")

@@ -12,24 +12,22 @@ from tinyml.console import console
 
 def build(project: Path = typer.Argument(..., help="A project made by `tinyml generate`.")) -> None:
     """Build PROJECT with PlatformIO (offline for the emulated board) and print its flash/RAM use."""
-    from tinyml.build.firmware import build as run_build
+    from tinyml.platform import build_project
 
     with console.status("building with PlatformIO"):
-        firmware = run_build(project)
+        firmware = build_project(project)
     console.print(f"{firmware.elf}: flash {firmware.sizes.flash:,} B, RAM {firmware.sizes.ram:,} B")
 
 
 def flash(project: Path = typer.Argument(..., help="A built project."),
           port: str | None = typer.Option(None, help="Serial port (default: found by the board's USB ids).")) -> None:
     """Build and flash PROJECT to its board (the emulated board needs no flashing: QEMU loads the ELF)."""
-    from tinyml.build.firmware import build as run_build
-    from tinyml.build.firmware import upload
+    from tinyml.platform import build_project, flash_project
 
     with console.status("building and flashing with PlatformIO"):
-        firmware = run_build(project)
-        upload(project, port)
-    where = "QEMU loads it at run time" if firmware.board.target == "qemu" else "flashed"
-    console.print(f"{firmware.elf}: {where}")
+        firmware = build_project(project)
+        what = flash_project(project, port)
+    console.print(f"{firmware.elf}: {what}")
 
 
 def bench(project: Path | None = typer.Argument(None, help="A built project (its board and firmware ELF)."),
@@ -42,14 +40,13 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
     """Measure latency (median, p90, min, max), per-layer timing, flash and RAM on the device."""
     from tinyml.boards import get_board
     from tinyml.build.elf import elf_sizes
-    from tinyml.build.firmware import find_elf, project_board
     from tinyml.errors import TinymlError
     from tinyml.measure.bench import bench as run_bench
-    from tinyml.measure.connect import session_for
+    from tinyml.platform import project_elf, session_for
 
+    elf: Path | None
     if project is not None:
-        target_board, _ = project_board(project)
-        elf: Path | None = find_elf(project, target_board)
+        target_board, elf = project_elf(project)
     elif port is not None and board is not None:
         target_board, elf = get_board(board), None
     else:
@@ -70,15 +67,13 @@ def validate(project: Path = typer.Argument(..., help="A built project."),
     """Compare on-device int8 outputs with the TFLM host interpreter bit for bit (and accuracy with --run)."""
     import numpy as np
 
-    from tinyml.build.firmware import find_elf, project_board
     from tinyml.deploy.pipeline import _validation_inputs
-    from tinyml.measure.connect import session_for
     from tinyml.measure.validate import validate as run_validate
+    from tinyml.platform import project_elf, session_for
     from tinyml.tflite.model import load_model
     from tinyml.train.rundir import RunDir
 
-    board, _ = project_board(project)
-    elf = find_elf(project, board)
+    board, elf = project_elf(project)
     labels, what = None, "random inputs"
     if run is not None:
         x, labels, what = _validation_inputs(RunDir(run), model, samples)

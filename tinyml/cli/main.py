@@ -10,7 +10,20 @@ import sys
 import typer
 
 from tinyml import __version__
-from tinyml.cli import analyze, boards, data, deploy, device, evaluate, generate, quantize, search, tflm, train
+from tinyml.cli import (
+    analyze,
+    boards,
+    data,
+    deploy,
+    device,
+    doctor,
+    evaluate,
+    generate,
+    quantize,
+    search,
+    tflm,
+    train,
+)
 from tinyml.console import console
 from tinyml.errors import TinymlError
 
@@ -31,6 +44,7 @@ app.command("bench")(device.bench)
 app.command("validate")(device.validate)
 app.command("devices")(device.devices)
 app.command("deploy")(deploy.deploy)
+app.command("doctor")(doctor.doctor)
 
 
 def _version(value: bool) -> None:

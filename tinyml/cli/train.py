@@ -45,13 +45,14 @@ def kws(
 
 def _image(task: str, data: Path, out: Path, board: str, epochs: int, batch_size: int, learning_rate: float,
            seed: int, samples: int, generations: int, resolution: list[int] | None, width: list[float] | None,
-           augment: bool) -> None:
+           augment: bool, runtime: str) -> None:
     from tinyml.mcunet.search import RESOLUTIONS, WIDTHS
     from tinyml.train.image import ImageTrainConfig, train_image
 
     cfg = ImageTrainConfig(data=str(data.resolve()), board=board, epochs=epochs, batch_size=batch_size,
                            learning_rate=learning_rate, seed=seed, samples=samples, generations=generations,
-                           resolutions=tuple(resolution or RESOLUTIONS), widths=tuple(width or WIDTHS), augment=augment)
+                           resolutions=tuple(resolution or RESOLUTIONS), widths=tuple(width or WIDTHS), augment=augment,
+                           runtime=runtime)
     train_image(cfg, out, task=task)
 
 
@@ -60,6 +61,8 @@ _OUT = typer.Option(..., help="Run folder (created; an interrupted run resumes).
 _BOARD = typer.Option("qemu-stm32f405", help="Board whose SRAM/flash the network must fit.")
 _RES = typer.Option(None, "--resolution", help="Restrict the input resolutions searched (repeatable).")
 _WIDTH = typer.Option(None, "--width", help="Restrict the width multipliers searched (repeatable).")
+_RUNTIME = typer.Option("native", help="Runtime the network will be deployed with (native or tflm): its arena "
+                                       "and flash are the budget.")
 
 
 @app.command("image")
@@ -68,10 +71,10 @@ def image(data: Path = _DATA, out: Path = _OUT, board: str = _BOARD, epochs: int
           seed: int = typer.Option(0), samples: int = typer.Option(100, min=1, help="Samples per search space."),
           generations: int = typer.Option(12, min=1, help="Evolution generations."),
           resolution: list[int] | None = _RES, width: list[float] | None = _WIDTH,
-          augment: bool = typer.Option(True)) -> None:
+          augment: bool = typer.Option(True), runtime: str = _RUNTIME) -> None:
     """Search the MCUNet-style network that fits the board, then train it."""
     _image("image", data, out, board, epochs, batch_size, learning_rate, seed, samples, generations, resolution,
-           width, augment)
+           width, augment, runtime)
 
 
 @app.command("vww")
@@ -79,7 +82,7 @@ def vww(data: Path = _DATA, out: Path = _OUT, board: str = _BOARD, epochs: int =
         batch_size: int = typer.Option(32, min=1), learning_rate: float = typer.Option(2e-3),
         seed: int = typer.Option(0), samples: int = typer.Option(100, min=1),
         generations: int = typer.Option(12, min=1), resolution: list[int] | None = _RES,
-        width: list[float] | None = _WIDTH, augment: bool = typer.Option(True)) -> None:
+        width: list[float] | None = _WIDTH, augment: bool = typer.Option(True), runtime: str = _RUNTIME) -> None:
     """Visual Wake Words (person / no person): `train image` on a two-class folder dataset."""
     _image("vww", data, out, board, epochs, batch_size, learning_rate, seed, samples, generations, resolution,
-           width, augment)
+           width, augment, runtime)

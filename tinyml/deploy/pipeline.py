@@ -17,13 +17,12 @@ import numpy as np
 
 from tinyml import console
 from tinyml.boards import Board
-from tinyml.build.firmware import build, upload
 from tinyml.datasets.speech_commands import KEYWORDS, eval_clips, labels_for
 from tinyml.errors import TinymlError
 from tinyml.generate.project import generate
 from tinyml.measure.bench import BenchResult, bench
-from tinyml.measure.connect import session_for
 from tinyml.measure.validate import ValidationResult, validate
+from tinyml.platform import build_project, platform_for, preflight, session_for
 from tinyml.tflite.interpreters import quantize_input
 from tinyml.tflite.model import load_model
 from tinyml.train.rundir import RunDir
@@ -95,7 +94,8 @@ def _train(cfg: DeployConfig, data: Path) -> Path:
     else:
         from tinyml.train.image import ImageTrainConfig, train_image
 
-        train_image(ImageTrainConfig(data=str(data), board=cfg.board.id, epochs=cfg.epochs or 10), run)
+        train_image(ImageTrainConfig(data=str(data), board=cfg.board.id, epochs=cfg.epochs or 10,
+                                     runtime=cfg.runtime), run)
     return run
 
 
@@ -121,6 +121,8 @@ def deploy(cfg: DeployConfig) -> DeployReport:
     project_dir = cfg.work / f"firmware-{cfg.board.id}-{cfg.runtime}"
     report = DeployReport(cfg.task, cfg.board.id, cfg.runtime, str(cfg.work / f"{cfg.task}-run"), str(project_dir))
 
+    platform = platform_for(cfg.board)
+    preflight(platform, cfg.runtime, cfg.port, ("build", "flash", "run"))  # in seconds, before data and training
     if cfg.eval_data and cfg.task != "kws":
         raise TinymlError("--eval-data is for keyword spotting (deploy kws)")
     for folder in cfg.eval_data:  # checked now, not after training
@@ -152,13 +154,13 @@ def deploy(cfg: DeployConfig) -> DeployReport:
 
     t = time.monotonic()
     console.step("[5/7] build (PlatformIO)")
-    firmware = build(project.path)
+    firmware = build_project(project.path)
     console.info(f"firmware: flash {firmware.sizes.flash:,} B, RAM {firmware.sizes.ram:,} B ({firmware.elf})")
     _stage(report, "build", t)
 
     t = time.monotonic()
-    console.step("[6/7] flash" + (" (emulated board: QEMU loads the ELF)" if cfg.board.target == "qemu" else ""))
-    upload(project.path, cfg.port)
+    console.step("[6/7] flash" + (f" ({platform.flash_note})" if platform.flash_note else ""))
+    console.info(platform.flash(project.path, cfg.port))
     _stage(report, "flash", t)
 
     t = time.monotonic()

@@ -35,12 +35,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def qemu_command(board: Board, elf: Path, port: int) -> list[str]:
-    assert board.emulator is not None
-    return [board.emulator.binary, "-M", board.emulator.machine, "-nographic", "-monitor", "none",
-            # nodelay: the firmware writes byte by byte; with Nagle each reply would wait ~40 ms for an ACK
-            "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
-            "-serial", "chardev:uart0",
+def qemu_command(board: Board, elf: Path, port: int | None) -> list[str]:
+    """The one QEMU command line: the board's machine, one tick per instruction, semihosting exit,
+    the UART on a local TCP socket (``port``) or on stdio (``None``: for a pipe)."""
+    if board.emulator is None:
+        raise DeviceError(f"board {board.id} has no emulator; use a serial port (--port)")
+    serial_args = ["-serial", "stdio"] if port is None else [
+        # nodelay: the firmware writes byte by byte; with Nagle each reply would wait ~40 ms for an ACK
+        "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
+        "-serial", "chardev:uart0"]
+    return [board.emulator.binary, "-M", board.emulator.machine, "-nographic", "-monitor", "none", *serial_args,
             "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
 
 

@@ -15,27 +15,17 @@ from pathlib import Path
 
 from tinyml import console
 from tinyml.boards import Board
-from tinyml.build.tflm import TFLM_PIN, define_flags, export_dir, include_flags
 from tinyml.errors import DoesNotFitError, TinymlError
 from tinyml.generate.ops import OpRegistration, registrations
 from tinyml.generate.render import c_identifier, render
-from tinyml.native.emit import NativeModel, build_native
+from tinyml.platform import platform_for
+from tinyml.platform.fit import Fit, check_runtime
 from tinyml.resources import data_dir
-from tinyml.tflite.analyze import fit_on
 from tinyml.tflite.interpreters import tflm_arena_size
 from tinyml.tflite.model import Tensor, TfliteModel, load_model, require_full_int8
 
-RUNTIMES = ("tflm", "native", "echo")
-WEIGHT_LAYOUTS = ("auto", "int16", "int8")  # native runtime: int16 is fastest, int8 halves the weights' flash
-ARENA_MARGIN_BYTES = 1024  # CMSIS-NN / ESP-NN scratch buffers the host reference kernels do not request
-ARENA_MARGIN_FRACTION = 0.05
 MARKER = ".tinyml-project.json"
 BYTES_PER_LINE = 12
-PORT_TEMPLATES = {"qemu_stm32": {"linker.ld": "ports/qemu_stm32/linker.ld.j2"},
-                  "esp_idf": {"CMakeLists.txt": "ports/esp_idf/CMakeLists.txt.j2",
-                              "src/CMakeLists.txt": "ports/esp_idf/src_CMakeLists.txt.j2"}}
-ESP_TFLITE_MICRO = "espressif/esp-tflite-micro"
-ESP_TFLITE_MICRO_VERSION = "^1.3.4"
 
 
 @dataclass(frozen=True)
@@ -59,11 +49,6 @@ class GeneratedProject:
     runtime: str
     files: tuple[str, ...]
     arena_bytes: int
-
-
-def arena_with_margin(host_arena: int) -> int:
-    size = int(host_arena * (1 + ARENA_MARGIN_FRACTION)) + ARENA_MARGIN_BYTES
-    return (size + 15) // 16 * 16
 
 
 def _labels_for(model_path: Path, model: TfliteModel, labels: list[str] | None) -> tuple[str, ...]:
@@ -90,29 +75,15 @@ def model_facts(model_path: Path, name: str | None = None, labels: list[str] | N
                       tflm_arena_size(model.data))
 
 
-def check_fit(board: Board, facts: ModelFacts, arena_bytes: int, flash_bytes: int | None = None) -> None:
-    """Flash: the model (or the native runtime's constants) + the firmware reserve. SRAM: the arena,
-    the protocol's copy of one input (`db load` keeps it to restore the input before every run)
-    and the firmware reserve."""
-    fit = fit_on(board, facts.size if flash_bytes is None else flash_bytes, arena_bytes + facts.input.elements)
-    if not fit.fits:
-        raise DoesNotFitError(f"{facts.source_name} does not fit — {fit.describe()} (SRAM counts the arena and the "
-                              f"{facts.input.elements} B input buffer); choose a bigger board or a smaller model "
-                              "(`tinyml analyze` shows where the memory goes)")
+def _refuse(facts: ModelFacts, verdict: Fit) -> DoesNotFitError:
+    return DoesNotFitError(f"{facts.source_name} does not fit — {verdict.describe()} (SRAM counts the arena and the "
+                           f"{verdict.input_bytes} B input buffer); choose a bigger board, a smaller model or the "
+                           "other --runtime (`tinyml analyze --board` shows where the memory goes)")
 
 
 def _hex_lines(data: bytes) -> list[str]:
     return [", ".join(f"0x{b:02x}" for b in data[i : i + BYTES_PER_LINE]) + ","
             for i in range(0, len(data), BYTES_PER_LINE)]
-
-
-def tflm_library(board: Board) -> tuple[str | None, str]:
-    """(lib_deps entry or None, how this board gets TFLM) for the platformio.ini."""
-    if board.port == "esp_idf":
-        return None, (f"the ESP-IDF component manager fetches {ESP_TFLITE_MICRO} {ESP_TFLITE_MICRO_VERSION} "
-                      "(with ESP-NN) as src/idf_component.yml says")
-    return (f"symlink://{export_dir()}", f"tflite-micro {TFLM_PIN[:12]} with CMSIS-NN, exported by tinyml into its "
-            "cache (offline: from the checkout in TINYML_TFLM_DIR)")
 
 
 def _prepare_out(out: Path, force: bool) -> None:
@@ -122,51 +93,39 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", name: str | None = None,
              labels: list[str] | None = None, force: bool = False, weights: str = "auto") -> GeneratedProject:
-    if runtime not in RUNTIMES:
-        raise TinymlError(f"unknown runtime '{runtime}'; choose one of: {', '.join(RUNTIMES)}")
+    check_runtime(runtime)
+    platform = platform_for(board)
     out = Path(out)
     _prepare_out(out, force)
     facts = model_facts(Path(model_path), name, labels)
-    native: NativeModel | None = None
-    if runtime == "native":
-        native = _native_for(board, Path(model_path), facts, weights)
-        arena = native.plan.arena_bytes
-        check_fit(board, facts, arena, native.flash_estimate)
-    else:
-        arena = arena_with_margin(facts.host_arena)
-        check_fit(board, facts, arena)
+    placement = platform.place(load_model(Path(model_path)), runtime, weights=weights, name=facts.name,
+                               source_name=facts.source_name, where=str(model_path))
+    if not placement.fit.fits:
+        raise _refuse(facts, placement.fit)
+    arena = placement.need.arena_bytes
 
     files: dict[str, str] = {}
     defines_map = {k.upper(): v for k, v in board.defines}
-    heap_threshold = int(defines_map.get("ARENA_HEAP_THRESHOLD", "0"))
-    arena_in_heap = runtime == "tflm" and 0 < heap_threshold < arena
     ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines_map": defines_map,
-           "arena_in_heap": arena_in_heap}
+           "arena_alloc": platform.arena_alloc(runtime, arena)}
     files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
     files["src/tinyml_board.h"] = render("common/tinyml_board.h.j2", **ctx)
-    for target, template in PORT_TEMPLATES.get(board.port, {}).items():
+    for target, template in platform.templates.items():
         files[target] = render(template, **ctx)
-    lib, note = tflm_library(board)
-    extra_flags = ["-Wl,-Tlinker.ld"] if "linker.ld" in files else []
+    tflm = platform.tflm_library()
     if runtime == "tflm":
-        if lib is not None:
-            extra_flags += [*define_flags(), *include_flags(export_dir())]
         files["src/model_data.h"] = render("tflm/model_data.h.j2", symbol="g_model_data", **ctx)
         files["src/model_data.cc"] = render("tflm/model_data.cc.j2", symbol="g_model_data",
                                             hex_lines=_hex_lines(facts.data), **ctx)
         files["src/tinyml_ops.h"] = render("tflm/tinyml_ops.h.j2", ops=facts.ops, **ctx)
-        if board.port == "esp_idf":
-            files["src/idf_component.yml"] = render("tflm/idf_component.yml.j2", component=ESP_TFLITE_MICRO,
-                                                    version=ESP_TFLITE_MICRO_VERSION, **ctx)
-    if native is not None:
-        files.update({f"src/{n}": text for n, text in native.sources.items()})
-    platform = board.platformio.platform
-    if platform == "tinyml-qemu":
-        platform = f"symlink://{data_dir('platforms') / 'tinyml-qemu'}"
-    files["platformio.ini"] = render("platformio.ini.j2", platform=platform, tflm_lib=lib, tflm_note=note,
-                                     extra_flags=extra_flags, **ctx)
+    files.update(platform.extra_files(runtime, ctx))
+    if placement.native is not None:
+        files.update({f"src/{n}": text for n, text in placement.native.sources.items()})
+    files["platformio.ini"] = render("platformio.ini.j2", platform=platform.platformio_platform(),
+                                     tflm_lib=tflm.lib_dep, tflm_note=tflm.note,
+                                     extra_flags=platform.build_flags(runtime, files), **ctx)
 
-    copies = _static_files(board.port, runtime)
+    copies = _static_files(platform.firmware_port, runtime)
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out, set(files) | set(copies))
     for rel, text in files.items():
@@ -196,17 +155,6 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def _native_for(board: Board, model_path: Path, facts: ModelFacts, weights: str) -> NativeModel:
-    """The native runtime with int16 weights (fastest) when they fit the board's flash, else int8."""
-    if weights not in WEIGHT_LAYOUTS:
-        raise TinymlError(f"unknown weight layout '{weights}'; choose one of: {', '.join(WEIGHT_LAYOUTS)}")
-    model = load_model(model_path)
-    native = build_native(model, facts.name, facts.source_name, str(model_path), wide_weights=weights != "int8")
-    if weights == "auto" and not fit_on(board, native.flash_estimate, native.plan.arena_bytes).fits:
-        native = build_native(model, facts.name, facts.source_name, str(model_path), wide_weights=False)
-    return native
 
 
 def _static_files(port: str, runtime: str) -> dict[str, Path]:

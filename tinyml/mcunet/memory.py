@@ -60,6 +60,8 @@ class MemoryEstimate:
     macs: int
     params: int
     layers: tuple[Layer, ...]
+    input_bytes: int  # the int8 input image
+    native_arena_bytes: int  # the native runtime's arena, an upper bound: no in-place reuse, largest scratch
 
 
 class _Graph:
@@ -108,6 +110,16 @@ def _scratch(layer: Layer) -> int:
     return 4 * layer.channels if layer.op == "MEAN" else 0
 
 
+def _native_scratch(layer: Layer) -> int:
+    """Scratch the native runtime's kernels take (``native/lower.py``), the larger of in place or not."""
+    if layer.op == "CONV_2D":  # int16 pair buffer + two int8 im2col rows of the padded patch
+        return 6 * align(layer.weights // layer.channels)
+    if layer.op == "DEPTHWISE_CONV_2D":  # a zero-point row + the rows an in-place pass keeps
+        kernel = math.isqrt(layer.weights // layer.channels)
+        return align(layer.channels) + (kernel // 2 + 1) * layer.shape[2] * layer.channels
+    return 0
+
+
 def estimate(arch: Arch) -> MemoryEstimate:
     layers = graph(arch)
     n_act = 1 + len(layers)
@@ -116,6 +128,9 @@ def estimate(arch: Arch) -> MemoryEstimate:
     buffers = lifetimes(n_act, ops, (0,), (layers[-1].output,), sizes, set(range(n_act)))
     buffers += [Buffer(align(_scratch(ly)), i, i) for i, ly in enumerate(layers) if _scratch(ly)]
     head, _ = greedy_plan(buffers)
+    native = lifetimes(n_act, ops, (0,), (layers[-1].output,), sizes, set(range(n_act)))
+    native += [Buffer(align(_native_scratch(ly)), i, i) for i, ly in enumerate(layers) if _native_scratch(ly)]
+    native_arena, _ = greedy_plan(native)
 
     constant_tensors = sum((ly.weights > 0) + (ly.bias > 0) for ly in layers)
     per_channel = sum(ly.channels for ly in layers if ly.op in ("CONV_2D", "DEPTHWISE_CONV_2D"))
@@ -127,4 +142,4 @@ def estimate(arch: Arch) -> MemoryEstimate:
     flash = (FLASH_BASE + weights + 4 * biases + FLASH_PER_CHANNEL * quant_channels
              + FLASH_PER_TENSOR * (n_act + constant_tensors) + FLASH_PER_OP * len(layers))
     return MemoryEstimate(flash, head + tail, head, tail, sum(ly.macs for ly in layers), weights + biases,
-                          tuple(layers))
+                          tuple(layers), sizes[0], native_arena)

@@ -22,6 +22,8 @@ from tinyml.boards import Board
 from tinyml.errors import DoesNotFitError
 from tinyml.mcunet.memory import MemoryEstimate, estimate
 from tinyml.models.mcunet import EXPANDS, KERNELS, STAGES, Arch, Genes, arch_from_genes, slots
+from tinyml.platform import platform_for
+from tinyml.platform.fit import MemoryNeed, arena_with_margin, check_runtime
 
 RESOLUTIONS = (48, 64, 80, 96, 112, 128, 144, 160, 176)
 WIDTHS = (0.25, 0.35, 0.5, 0.75, 1.0)
@@ -30,15 +32,33 @@ MIN_FEASIBLE = 3  # a space needs this many fitting samples to be chosen
 
 @dataclass(frozen=True)
 class Budget:
-    flash: int
-    sram: int
+    """A board's memory for one runtime; a candidate is admitted by the board platform's fit rule
+    (the one ``generate`` applies) on its estimated need."""
+
+    board: Board
+    runtime: str = "native"
 
     @staticmethod
-    def of(board: Board) -> Budget:
-        return Budget(board.model_flash_budget, board.model_sram_budget)
+    def of(board: Board, runtime: str = "native") -> Budget:
+        check_runtime(runtime)
+        return Budget(board, runtime)
+
+    @property
+    def flash(self) -> int:
+        return self.board.model_flash_budget
+
+    @property
+    def sram(self) -> int:
+        return self.board.model_sram_budget
+
+    def need(self, m: MemoryEstimate) -> MemoryNeed:
+        """The estimated need on this runtime: TFLM's arena with the firmware's margins, or the
+        native runtime's plan (no persistent interpreter structures; an upper bound)."""
+        arena = m.native_arena_bytes if self.runtime == "native" else arena_with_margin(m.arena_bytes)
+        return MemoryNeed(self.runtime, m.flash_bytes, arena, m.input_bytes)
 
     def admits(self, m: MemoryEstimate) -> bool:
-        return m.flash_bytes <= self.flash and m.arena_bytes <= self.sram
+        return platform_for(self.board).fits(self.need(m))
 
 
 @dataclass(frozen=True)
@@ -73,9 +93,13 @@ class SearchResult:
 
     def to_json(self) -> dict[str, Any]:
         m = self.best.memory
-        return {"budget": asdict(self.budget), "space": asdict(self.space), "spaces": [asdict(s) for s in self.spaces],
+        need = self.budget.need(m)
+        return {"budget": {"board": self.budget.board.id, "runtime": self.budget.runtime,
+                           "flash": self.budget.flash, "sram": self.budget.sram},
+                "space": asdict(self.space), "spaces": [asdict(s) for s in self.spaces],
                 "best": {"arch": self.best.arch.to_json(), "macs": m.macs, "params": m.params,
-                         "arena_bytes": m.arena_bytes, "flash_bytes": m.flash_bytes},
+                         "arena_bytes": need.arena_bytes, "flash_bytes": need.flash_bytes,
+                         "input_bytes": need.input_bytes, "runtime": need.runtime},
                 "history": self.history}
 
 
@@ -113,18 +137,20 @@ def evaluate_spaces(budget: Budget, n_classes: int, rng: np.random.Generator, sa
             for w in widths:
                 mems = [estimate(arch_from_genes(r, w, sample_genes(rng), n_classes)) for _ in range(samples)]
                 ok = [m for m in mems if budget.admits(m)]
-                stats.append(SpaceStats(r, w, samples, len(ok), float(np.mean([m.macs for m in ok])) if ok else 0.0,
-                                        min(m.arena_bytes for m in mems), min(m.flash_bytes for m in mems)))
+                mean_macs = float(np.mean([m.macs for m in ok])) if ok else 0.0
+                min_arena = min(budget.need(m).arena_bytes for m in mems)
+                stats.append(SpaceStats(r, w, samples, len(ok), mean_macs, min_arena, min(m.flash_bytes for m in mems)))
                 bar.update(task, advance=1, status=f"{r}px w{w:g}: {len(ok)}/{samples} fit")
     return stats
 
 
 def _too_small(board_id: str, budget: Budget, n_classes: int, resolutions: Sequence[int],
                widths: Sequence[float]) -> DoesNotFitError:
-    tiny = estimate(arch_from_genes(min(resolutions), min(widths), smallest_genes(), n_classes))
+    tiny = budget.need(estimate(arch_from_genes(min(resolutions), min(widths), smallest_genes(), n_classes)))
     return DoesNotFitError(
         f"no candidate network fits {board_id}: the smallest ({min(resolutions)}px, width {min(widths):g}) needs "
-        f"{tiny.arena_bytes / 1024:.1f} KB SRAM and {tiny.flash_bytes / 1024:.1f} KB flash, the budget is "
+        f"{(tiny.arena_bytes + tiny.input_bytes) / 1024:.1f} KB SRAM and {tiny.flash_bytes / 1024:.1f} KB flash "
+        f"({budget.runtime} runtime), the budget is "
         f"{budget.sram / 1024:.1f} KB SRAM and {budget.flash / 1024:.1f} KB flash; choose a bigger board or "
         "lower --resolution")
 
@@ -174,8 +200,8 @@ def evolve(resolution: int, width: float, budget: Budget, n_classes: int, rng: n
 def search(board: Board, n_classes: int, seed: int = 0, samples: int = 100,
            resolutions: Sequence[int] = RESOLUTIONS, widths: Sequence[float] = WIDTHS,
            score: Callable[[Candidate], float] | None = None, population: int = 32,
-           generations: int = 12) -> SearchResult:
-    budget = Budget.of(board)
+           generations: int = 12, runtime: str = "native") -> SearchResult:
+    budget = Budget.of(board, runtime)
     rng = np.random.default_rng(seed)
     spaces = evaluate_spaces(budget, n_classes, rng, samples, resolutions, widths)
     feasible = [s for s in spaces if s.fits]

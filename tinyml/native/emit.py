@@ -80,6 +80,9 @@ def build_native(model: TfliteModel, name: str, source_name: str, where: str = "
                  allow_in_place: bool = True, wide_weights: bool = True) -> NativeModel:
     layers = lower(model, where, wide_weights)
     plan = plan_memory(model, layers, allow_in_place)
+    if allow_in_place:  # in-place groups can pack worse than separate buffers (long-lived merged tensors)
+        separate = plan_memory(model, layers, allow_in_place=False)
+        plan = separate if separate.arena_bytes < plan.arena_bytes else plan
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
               for layer in layers}
     structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}

@@ -1,11 +1,12 @@
 """What a model costs: per-op MACs and parameters, activation sizes, the TFLM arena, and
-whether it fits a board."""
+whether it fits a board (asked of the board's platform: the rule generate applies)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from tinyml.boards import Board
+from tinyml.platform.fit import Fit
 from tinyml.tflite.interpreters import tflm_arena_size
 from tinyml.tflite.model import Operator, TfliteModel, require_full_int8
 
@@ -20,26 +21,6 @@ class OpCost:
 
 
 @dataclass(frozen=True)
-class Fit:
-    board: str
-    flash_needed: int
-    flash_budget: int
-    sram_needed: int
-    sram_budget: int
-
-    @property
-    def fits(self) -> bool:
-        return self.flash_needed <= self.flash_budget and self.sram_needed <= self.sram_budget
-
-    def describe(self) -> str:
-        def part(what: str, need: int, budget: int) -> str:
-            verdict = "ok" if need <= budget else f"over by {(need - budget) / 1024:.1f} KB"
-            return f"{what} {need / 1024:.1f} KB of {budget / 1024:.1f} KB ({verdict})"
-        return (f"{self.board}: " + part("flash", self.flash_needed, self.flash_budget) + ", "
-                + part("SRAM", self.sram_needed, self.sram_budget))
-
-
-@dataclass(frozen=True)
 class Analysis:
     ops: tuple[OpCost, ...]
     macs: int
@@ -48,7 +29,8 @@ class Analysis:
     arena_bytes: int
     largest_activation: int
     activation_bytes: int
-    fit: Fit | None
+    fit: Fit | None  # on the board asked about, for the runtime asked about (the same rule generate applies)
+    runtime_arena_bytes: int | None  # that runtime's arena as the firmware allocates it
 
 
 def op_macs(model: TfliteModel, op: Operator) -> int:
@@ -71,15 +53,13 @@ def op_macs(model: TfliteModel, op: Operator) -> int:
     return 0
 
 
-def fit_on(board: Board, model_bytes: int, arena_bytes: int) -> Fit:
-    """TFLM keeps the flatbuffer in flash and tensors in the arena; the board file's reserve
-    covers the firmware itself."""
-    return Fit(board.id, model_bytes + board.reserve_flash_bytes, board.flash_bytes,
-               arena_bytes + board.reserve_sram_bytes, board.sram_bytes)
-
-
-def analyze(model: TfliteModel, board: Board | None = None, where: str = "model") -> Analysis:
+def analyze(model: TfliteModel, board: Board | None = None, where: str = "model", runtime: str = "native") -> Analysis:
     require_full_int8(model, where)
+    placement = None
+    if board is not None:
+        from tinyml.platform import platform_for
+
+        placement = platform_for(board).place(model, runtime, where=where)
     ops = []
     for op in model.operators:
         params = sum(model.tensors[i].elements for i in op.inputs if i >= 0 and model.tensors[i].is_constant)
@@ -94,5 +74,6 @@ def analyze(model: TfliteModel, board: Board | None = None, where: str = "model"
         arena_bytes=arena,
         largest_activation=max((t.nbytes for t in activations), default=0),
         activation_bytes=sum(t.nbytes for t in activations),
-        fit=fit_on(board, len(model.data), arena) if board else None,
+        fit=placement.fit if placement else None,
+        runtime_arena_bytes=placement.need.arena_bytes if placement else None,
     )

@@ -36,6 +36,7 @@ class ImageTrainConfig:
     resolutions: tuple[int, ...] = RESOLUTIONS
     widths: tuple[float, ...] = WIDTHS
     augment: bool = True
+    runtime: str = "native"  # the runtime the network will be deployed with: its arena is the budget
 
     def identity(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "epochs"}
@@ -68,11 +69,11 @@ def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainR
         require_new_run_dir(run)  # before spending time on the search
         console.step(f"searching a network for {board.id} ({len(classes)} classes)")
         result = search(board, len(classes), cfg.seed, cfg.samples, cfg.resolutions, cfg.widths,
-                        population=cfg.population, generations=cfg.generations)
+                        population=cfg.population, generations=cfg.generations, runtime=cfg.runtime)
         arch = result.best.arch
-        m = result.best.memory
-        console.info(f"chosen {arch.describe()}: {m.macs:,} MACs, arena ~{m.arena_bytes / 1024:.1f} KB, "
-                     f"flash ~{m.flash_bytes / 1024:.1f} KB (budget {result.budget.sram / 1024:.0f} KB SRAM, "
+        m, need = result.best.memory, result.budget.need(result.best.memory)
+        console.info(f"chosen {arch.describe()}: {m.macs:,} MACs, {cfg.runtime} arena ~{need.arena_bytes / 1024:.1f} "
+                     f"KB, flash ~{need.flash_bytes / 1024:.1f} KB (budget {result.budget.sram / 1024:.0f} KB SRAM, "
                      f"{result.budget.flash / 1024:.0f} KB flash)")
         shape = [arch.resolution, arch.resolution, 3]
         done = prepare_run(run, cfg.identity(), {"task": task, "train": asdict(cfg), "labels": list(classes),

@@ -1,5 +1,5 @@
 """SCons builder: compile with arm-none-eabi-gcc for Cortex-M4F, link with the project's
-linker.ld; `upload` starts the firmware under QEMU (tinyml's QEMU target does the talking)."""
+linker.ld. There is nothing to upload: tinyml's QEMU target runs the ELF."""
 
 from SCons.Script import AlwaysBuild, Default, DefaultEnvironment
 
@@ -22,9 +22,10 @@ env.Append(
     LIBS=["m", "stdc++"],
 )
 program = env.BuildProgram()
-qemu = env.BoardConfig().get("upload.qemu_machine", "netduinoplus2")
+# Nothing to upload: tinyml's QEMU target starts the emulator (tinyml.device.qemu has its one
+# command line), e.g. `tinyml bench .` in this project.
 upload = env.Alias("upload", program, env.VerboseAction(
-    f"qemu-system-arm -M {qemu} -nographic -monitor none -serial stdio -icount shift=0 "
-    "-semihosting-config enable=on,target=native -kernel $SOURCE", "Running $SOURCE under QEMU"))
+    "@echo the emulated board needs no upload: run the firmware with tinyml bench or tinyml validate",
+    "Emulated board: nothing to upload"))
 AlwaysBuild(upload)
 Default(program)

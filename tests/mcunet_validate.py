@@ -25,6 +25,7 @@ class Validation:
     measured: ArenaUsage
     model_bytes: int
     ops_match: bool  # the converter emitted exactly the ops the memory model assumed
+    tflite: bytes  # the converted int8 model
 
     @property
     def arena_error(self) -> float:
@@ -51,4 +52,4 @@ def validate(arch: Arch, seed: int = 0) -> Validation:
     tflite = convert_random(arch, seed)
     est = estimate(arch)
     ops = [op.opcode for op in parse_model(tflite).operators]
-    return Validation(arch, est, tflm_arena_usage(tflite), len(tflite), ops == [ly.op for ly in est.layers])
+    return Validation(arch, est, tflm_arena_usage(tflite), len(tflite), ops == [ly.op for ly in est.layers], tflite)

@@ -1,0 +1,77 @@
+"""Board families as platform objects: chosen in one place, asked by every command, and ready
+checks that refuse in seconds what would fail after minutes."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyml.boards import all_boards, get_board
+from tinyml.cli.main import main
+from tinyml.errors import ToolMissingError
+from tinyml.platform import platform_for, preflight
+from tinyml.platform.families import FAMILIES
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tinyml"
+# Deciding by a board's port, target, emulator or PlatformIO platform belongs to tinyml/platform/
+# (and the board-file loader, and the QEMU target that runs the emulator the board file names).
+FAMILY_TEST = re.compile(r"\b\w*board\.(port|target|emulator)\b|platformio\.platform|\"(esp_idf|qemu_stm32|stm32cube|"
+                         r"arduino|tinyml-qemu|espressif32|ststm32|nordicnrf52)\"")
+ALLOWED = ("platform/", "boards/registry.py", "device/qemu.py", "device/serial_port.py")
+
+
+def test_no_board_family_decision_outside_the_platform_layer() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith(ALLOWED):
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if FAMILY_TEST.search(line):
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_every_board_has_a_platform_and_the_emulated_one_needs_no_flash(tmp_path: Path) -> None:
+    for board in all_boards():
+        platform = platform_for(board)
+        assert platform.board is board and type(platform) in FAMILIES.values()
+    qemu = platform_for("qemu")
+    assert qemu.emulated and "QEMU" in qemu.flash(tmp_path, None)
+    assert qemu.cpu_flags is not None and "-mcpu=cortex-m4" in qemu.cpu_flags
+    assert platform_for("esp32").cpu_flags is None  # Xtensa: no local toolchain check
+
+
+def test_doctor_lists_what_each_board_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--board", "qemu"]) == 0
+    out = capsys.readouterr().out
+    assert "arm-none-eabi-gcc" in out and "qemu-system-arm" in out and "missing" not in out
+    assert main(["doctor", "--board", "esp32", "--json"]) == 1  # offline: no espressif32 platform here
+    captured = capsys.readouterr()
+    assert "espressif32" in captured.out and "not ready here" in captured.err
+
+
+def test_deploy_for_a_board_without_its_platform_fails_in_seconds(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The headline command offline: one line naming what to install, before any data or training."""
+    esp32 = platform_for("esp32")
+    if all(r.present for r in esp32.requirements("native")):
+        pytest.skip("the espressif32 platform and a board are present here")
+    started = time.monotonic()
+    assert main(["deploy", "kws", "--board", "esp32", "--work", str(tmp_path / "work")]) == 1
+    assert time.monotonic() - started < 30
+    err = capsys.readouterr().err
+    assert "espressif32" in err and "pkg install" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "work" / "kws" / "synth-kws").exists()  # no stage ran
+
+
+def test_preflight_names_the_missing_tflm_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("TINYML_TFLM_DIR", raising=False)
+    qemu = platform_for(get_board("qemu"))
+    preflight(qemu, "native", None, ("build", "run"))  # native needs no TFLM
+    with pytest.raises(ToolMissingError, match=r"TensorFlow Lite Micro source.*TINYML_TFLM_DIR"):
+        preflight(qemu, "tflm", None, ("build", "run"))

@@ -75,3 +75,23 @@ def test_preflight_names_the_missing_tflm_source(tmp_path: Path, monkeypatch: py
     preflight(qemu, "native", None, ("build", "run"))  # native needs no TFLM
     with pytest.raises(ToolMissingError, match=r"TensorFlow Lite Micro source.*TINYML_TFLM_DIR"):
         preflight(qemu, "tflm", None, ("build", "run"))
+
+
+def test_offline_check_links_a_native_project_for_a_cortex_m_board(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`tinyml build --offline-check`: NUCLEO-F746ZG firmware (Cortex-M7) linked with the local Arm
+    toolchain although the ststm32 platform is not installed, sizes against the board's budget."""
+    from tinyml.generate.project import generate
+
+    tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
+    project = generate(tiny, get_board("stm32f746"), tmp_path / "f746", runtime="native", name="tiny")
+    assert main(["build", str(project.path), "--offline-check"]) == 0
+    captured = capsys.readouterr()
+    out = " ".join((captured.out + captured.err).split())
+    assert "nucleo_f746zg (native, linked offline" in out and "flash" in out
+    elf = project.path / ".pio" / "offline-check" / "firmware.elf"
+    header = elf.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 40  # EM_ARM
+    esp = generate(tiny, get_board("esp32"), tmp_path / "esp", runtime="native", name="tiny")
+    assert main(["build", str(esp.path), "--offline-check"]) == 1
+    assert "not a Cortex-M board" in capsys.readouterr().err

@@ -10,9 +10,23 @@ import typer
 from tinyml.console import console
 
 
-def build(project: Path = typer.Argument(..., help="A project made by `tinyml generate`.")) -> None:
+def build(project: Path = typer.Argument(..., help="A project made by `tinyml generate`."),
+          offline_check: bool = typer.Option(False, "--offline-check", help="Cortex-M boards: compile and link with "
+                                             "the local Arm toolchain instead of the board's PlatformIO platform "
+                                             "(the console driver is stood in by the host port) and check the "
+                                             "board's flash/RAM.")) -> None:
     """Build PROJECT with PlatformIO (offline for the emulated board) and print its flash/RAM use."""
+    from tinyml.errors import DoesNotFitError
     from tinyml.platform import build_project
+    from tinyml.platform import offline_check as run_check
+
+    if offline_check:
+        with console.status("compiling and linking with arm-none-eabi-gcc"):
+            check = run_check(project)
+        console.print(f"{check.elf}: {check.describe()}")
+        if not check.fits:
+            raise DoesNotFitError(f"the firmware does not fit {check.board.id}: {check.describe()}")
+        return
 
     with console.status("building with PlatformIO"):
         firmware = build_project(project)

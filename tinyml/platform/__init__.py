@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tinyml.boards import Board, get_board
 from tinyml.build.firmware import Firmware, find_elf, project_board
+from tinyml.build.linkcheck import LinkCheck
 from tinyml.device.session import Session
 from tinyml.errors import BoardError
 from tinyml.platform.base import Platform, Requirement, preflight
@@ -30,6 +31,12 @@ def build_project(project: Path) -> Firmware:
     """Build a generated project for its board."""
     board, runtime = project_board(Path(project))
     return platform_for(board).build(Path(project), runtime)
+
+
+def offline_check(project: Path) -> LinkCheck:
+    """Link a Cortex-M project with the local Arm toolchain (no PlatformIO platform needed)."""
+    board, runtime = project_board(Path(project))
+    return platform_for(board).offline_check(Path(project), runtime)
 
 
 def flash_project(project: Path, port: str | None = None) -> str:
@@ -58,4 +65,4 @@ def session_for(board: Board, elf: Path | None = None, port: str | None = None) 
 
 
 __all__ = ["RUNTIMES", "Fit", "MemoryNeed", "Placement", "Platform", "Requirement", "build_project",
-           "flash_project", "platform_for", "preflight", "project_elf", "session_for"]
+           "flash_project", "offline_check", "platform_for", "preflight", "project_elf", "session_for"]

@@ -12,10 +12,11 @@ from typing import Any, ClassVar
 
 from tinyml.boards import Board
 from tinyml.build.firmware import Firmware, find_elf, run_pio
+from tinyml.build.linkcheck import LinkCheck, link_check
 from tinyml.build.pio import core_dir
 from tinyml.build.tflm import TFLM_PIN, define_flags, export_dir, include_flags, tflm_source_problem
 from tinyml.device.target import Target
-from tinyml.errors import ToolMissingError
+from tinyml.errors import TinymlError, ToolMissingError
 from tinyml.platform.fit import MemoryNeed, Placement, fit, place
 from tinyml.tflite.model import TfliteModel
 
@@ -132,6 +133,14 @@ class Platform:
     def ends_session(self, port: str | None) -> bool:
         """True when the firmware should be asked to exit after a session (the emulator)."""
         return False
+
+    def offline_check(self, project: Path, runtime: str) -> LinkCheck:
+        """Compile and link the project with the local Arm toolchain, without its PlatformIO platform."""
+        flags = self.cpu_flags
+        if flags is None:
+            raise TinymlError(f"{self.board.id} ({self.board.core}) is not a Cortex-M board: the offline check uses "
+                              "the local Arm toolchain; build it with PlatformIO (`tinyml build`)")
+        return link_check(project, self.board, runtime, flags)
 
     # ---- what this machine has -----------------------------------------------------------------
     def requirements(self, runtime: str, port: str | None = None) -> list[Requirement]:

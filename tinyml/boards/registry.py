@@ -32,6 +32,7 @@ class PlatformIO:
     platform: str
     board: str
     framework: str | None
+    upload_protocol: str | None = None  # PlatformIO's default for the board when None
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def load_board(path: Path) -> Board:
         raise BoardError(f"{where}: the firmware reserve must be smaller than the flash and SRAM budgets")
 
     pio = _Fields(f.get("platformio", dict), f"{where}: platformio")
-    platformio = PlatformIO(pio.get("platform", str), pio.get("board", str), pio.get("framework", str, None))
+    platformio = PlatformIO(pio.get("platform", str), pio.get("board", str), pio.get("framework", str, None),
+                            pio.get("upload_protocol", str, None))
     pio.finish()
 
     serial = _Fields(f.get("serial", dict), f"{where}: serial")

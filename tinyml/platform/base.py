@@ -6,20 +6,27 @@ to the firmware, and what must be installed for each of those. Callers ask it; n
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from tinyml import console
 from tinyml.boards import Board
 from tinyml.build.firmware import Firmware, find_elf, run_pio
 from tinyml.build.linkcheck import LinkCheck, link_check
-from tinyml.build.pio import core_dir
+from tinyml.build.pio import core_dir, environment
 from tinyml.build.tflm import TFLM_PIN, define_flags, export_dir, include_flags, tflm_source_problem
 from tinyml.device.target import Target
 from tinyml.errors import TinymlError, ToolMissingError
 from tinyml.platform.fit import MemoryNeed, Placement, fit, place
 from tinyml.tflite.model import TfliteModel
 
+REGISTRY_HOST = "api.registry.platformio.org"
+REGISTRY_DEADLINE_S = 3.0  # offline, a lookup fails at once; a slow network gets this long
+INSTALL_DEADLINE_S = 1800.0  # a platform with its toolchain is hundreds of MB
 BUILD_DEADLINE_S = 1800.0  # a TFLM build from scratch on 2 cores takes minutes
 UPLOAD_DEADLINE_S = 300.0
 # gcc flags per Cortex-M `core` of boards/*.yaml (the F746's Cortex-M7 has the single-precision FPU)
@@ -50,6 +57,7 @@ class Requirement:
     present: bool
     detail: str
     fix: str
+    install: tuple[str, ...] = ()  # a command that installs it when the internet is reachable
 
 
 class Platform:
@@ -149,7 +157,8 @@ class Platform:
         reqs = [Requirement(f"PlatformIO platform '{name}'", "build", installed,
                             str(core_dir() / "platforms" / name) if installed else "not installed",
                             f"with internet: python -m platformio pkg install -g -p {name} (its toolchain and "
-                            "framework come with the first build)")]
+                            "framework come with the first build)",
+                            (sys.executable, "-m", "platformio", "pkg", "install", "-g", "-p", name))]
         if runtime == "tflm":
             reqs.append(self._tflm_requirement())
         reqs.append(self._port_requirement(port))
@@ -179,9 +188,32 @@ def tool_requirement(binary: str, stage: str, fix: str) -> Requirement:
     return Requirement(binary, stage, path is not None, path or "not on PATH", fix)
 
 
+def registry_reachable(deadline_s: float = REGISTRY_DEADLINE_S) -> bool:
+    """Whether PlatformIO's registry answers (a TCP connection within the deadline)."""
+    try:
+        with socket.create_connection((REGISTRY_HOST, 443), timeout=deadline_s):
+            return True
+    except OSError:
+        return False
+
+
+def _install(req: Requirement) -> bool:
+    """Install ``req`` with its command when online; True when it ran and succeeded."""
+    if not req.install or not registry_reachable():
+        return False
+    console.step(f"installing {req.what} (once; needs the internet)")
+    try:
+        result = subprocess.run(list(req.install), env=environment(), capture_output=True, text=True,
+                                timeout=INSTALL_DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
 def preflight(platform: Platform, runtime: str, port: str | None, stages: tuple[str, ...]) -> None:
-    """Refuse in seconds what would fail after minutes of data and training."""
+    """Refuse in seconds what would fail after minutes of data and training; install what can be
+    installed when the internet is reachable."""
     for req in platform.requirements(runtime, port):
-        if req.stage in stages and not req.present:
+        if req.stage in stages and not req.present and not _install(req):
             raise ToolMissingError(f"{platform.board.id} needs {req.what} ({req.detail}); {req.fix} "
                                    f"(`tinyml doctor --board {platform.board.id}` lists everything)")

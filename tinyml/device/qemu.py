@@ -4,9 +4,12 @@ opens before the guest starts and waits on (``server=on,wait=on``), so no boot o
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +30,18 @@ from tinyml.device.target import (
 from tinyml.errors import ToolMissingError
 
 EXIT_DEADLINE_S = 5.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In the forked child before exec: the kernel kills the emulator when tinyml's process ends,
+    whatever ends it (SIGKILL, SIGTERM from ``timeout``, SIGHUP, a crash) — nothing outlives tinyml.
+    Linux only (prctl PR_SET_PDEATHSIG); elsewhere close() and Ctrl-C still stop it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _free_port() -> int:
@@ -69,7 +84,8 @@ class QemuTarget(Target):
             raise DeviceError(f"firmware {self.elf} does not exist; build it first (`tinyml build`)")
         port = _free_port()
         self._proc = subprocess.Popen(qemu_command(self.board, self.elf, port), stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         until = deadline(EMULATOR_START_DEADLINE_S)
         while True:
             if self._proc.poll() is not None:

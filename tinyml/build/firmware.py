@@ -4,6 +4,7 @@ board is its platform's decision (``tinyml.platform``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -38,6 +39,18 @@ def project_board(project: Path) -> tuple[Board, str]:
         raise TinymlError(f"{project} is not a tinyml project (no {MARKER}); create one with `tinyml generate`")
     meta = json.loads(marker.read_text())
     return get_board(meta["board"]), str(meta.get("runtime", "tflm"))
+
+
+def require_project_model(project: Path, model: Path) -> None:
+    """Refuse a model other than the one the project was generated from (same bytes, by SHA-256)."""
+    meta = json.loads((Path(project) / MARKER).read_text())
+    expected = meta.get("model_sha256")
+    if not Path(model).is_file():
+        raise TinymlError(f"model {model} does not exist; pass the .tflite {project} was generated from")
+    actual = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+    if expected and actual != expected:
+        raise TinymlError(f"{model} is not the model {project} was generated from (sha256 {actual[:12]}…, the "
+                          f"project has {expected[:12]}…); pass that model, or run `tinyml generate` with this one")
 
 
 def _first_error(log: str) -> str:

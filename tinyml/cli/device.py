@@ -81,13 +81,16 @@ def validate(project: Path = typer.Argument(..., help="A built project."),
     """Compare on-device int8 outputs with the TFLM host interpreter bit for bit (and accuracy with --run)."""
     import numpy as np
 
+    from tinyml.build.firmware import require_project_model
     from tinyml.deploy.pipeline import _validation_inputs
+    from tinyml.errors import TinymlError
     from tinyml.measure.validate import validate as run_validate
     from tinyml.platform import project_elf, session_for
     from tinyml.tflite.model import load_model
     from tinyml.train.rundir import RunDir
 
     board, elf = project_elf(project)
+    require_project_model(project, model)
     labels, what = None, "random inputs"
     if run is not None:
         x, labels, what = _validation_inputs(RunDir(run), model, samples)
@@ -98,6 +101,9 @@ def validate(project: Path = typer.Argument(..., help="A built project."),
         result = run_validate(session, model.read_bytes(), x, board.id, labels, what)
     path = result.write(Path(project) / "report")
     console.print(f"{board.id}: {result.describe()} -> {path}")
+    if result.bit_exact != result.samples:
+        raise TinymlError(f"{result.samples - result.bit_exact} of {result.samples} outputs differ from the TFLM "
+                          f"host interpreter (max |diff| {result.max_abs_diff}); see {path}")
 
 
 def devices() -> None:

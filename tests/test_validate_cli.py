@@ -1,0 +1,44 @@
+"""`tinyml validate` never reports success falsely: another model than the project's is refused
+before anything runs, and any output that differs from the host reference makes it exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tinyml.boards import get_board
+from tinyml.cli.main import main
+from tinyml.generate.project import generate
+from tinyml.platform import build_project
+
+from .test_model_errors import convert
+
+TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
+
+pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                                reason="needs the Arm toolchain and QEMU")
+
+
+def test_validate_refuses_another_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = generate(TINY, get_board("qemu"), tmp_path / "fw", runtime="native", name="tiny")
+    build_project(project.path)
+    other = tmp_path / "other.tflite"
+    other.write_bytes(convert("int8"))
+    assert main(["validate", str(project.path), "--model", str(other), "--samples", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "is not the model" in err and "tinyml generate" in err
+    assert not (project.path / "report" / "validate.json").exists()  # refused before running
+    assert main(["validate", str(project.path), "--model", str(TINY), "--samples", "3"]) == 0
+
+
+def test_validate_exits_non_zero_when_outputs_differ(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The echo runtime answers every input with the same bytes, not the model's outputs."""
+    project = generate(TINY, get_board("qemu"), tmp_path / "fw", runtime="echo", name="tiny")
+    build_project(project.path)
+    assert main(["validate", str(project.path), "--model", str(TINY), "--samples", "4"]) == 1
+    assert "outputs differ from the TFLM host interpreter" in capsys.readouterr().err
+    report = json.loads((project.path / "report" / "validate.json").read_text())
+    assert report["samples"] == 4 and report["bit_exact"] < 4  # the report is still written

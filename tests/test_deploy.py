@@ -41,6 +41,11 @@ def test_deploy_reports_latency_memory_and_a_bit_exact_validation(deployed: Path
     assert validation["device_accuracy"] == validation["host_accuracy"]
     for name in ("bench.md", "layers.svg", "validate.json"):
         assert (deployed / "report" / name).stat().st_size > 0
+    # instructions are not time: no measured µs, only an estimate labelled with the board's 168 MHz clock
+    assert "summary_us" not in bench and bench["clock_hz"] == 168_000_000
+    assert bench["estimate_us_at_board_clock"]["median"] == round(bench["ticks"][0] / 168, 1)
+    md = (deployed / "report" / "bench.md").read_text()
+    assert "estimate ≈" in md and "at 168 MHz" in md and "not measured" in md
 
 
 def test_redeploying_an_unchanged_model_retrains_and_rebuilds_nothing(deployed: Path, synth_dataset: Path) -> None:

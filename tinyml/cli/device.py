@@ -66,7 +66,8 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
     else:
         raise TinymlError("give a built project, or --port and --board for a board that is already flashed")
     with console.status(f"benchmarking on {target_board.id}"), session_for(target_board, elf, port) as session:
-        result = run_bench(session, runs, target_board.id, elf_sizes(elf) if elf else None)
+        result = run_bench(session, runs, target_board.id, elf_sizes(elf) if elf else None,
+                           clock_hz=target_board.clock_mhz * 1_000_000)
     files = result.write(out or (Path(project) / "report" if project else Path("report")))
     console.print(result.to_markdown())
     console.print(f"written: {', '.join(str(f) for f in files)}")

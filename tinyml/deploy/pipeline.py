@@ -167,7 +167,8 @@ def deploy(cfg: DeployConfig) -> DeployReport:
     console.step(f"[7/7] bench ({cfg.bench_runs} runs) and validate ({cfg.validate_samples} test inputs)")
     x, y, what = _validation_inputs(run, run.int8_model, cfg.validate_samples)
     with session_for(cfg.board, firmware.elf, cfg.port) as session:
-        result: BenchResult = bench(session, cfg.bench_runs, cfg.board.id, firmware.sizes)
+        result: BenchResult = bench(session, cfg.bench_runs, cfg.board.id, firmware.sizes,
+                                    clock_hz=cfg.board.clock_mhz * 1_000_000)
         check: ValidationResult = validate(session, run.int8_model.read_bytes(), x, cfg.board.id, y, what)
     _stage(report, "measure", t)
     out = cfg.work / "report"
@@ -178,7 +179,7 @@ def deploy(cfg: DeployConfig) -> DeployReport:
     (out / "deploy.json").write_text(json.dumps(asdict(report), indent=2, default=str) + "\n")
     med = result.stat("median")
     console.info(f"{cfg.task} on {cfg.board.id} ({cfg.runtime}): {med:,} {result.tick_unit} per inference "
-                 f"({result.us(med):,.0f} µs), arena {result.arena_bytes:,} B, flash {firmware.sizes.flash:,} B, "
+                 f"({result.time_text(med)}), arena {result.arena_bytes:,} B, flash {firmware.sizes.flash:,} B, "
                  f"RAM {firmware.sizes.ram:,} B")
     console.info(f"validation: {check.describe()}")
     for e in report.evaluations:

@@ -1,5 +1,10 @@
 """``tinyml bench``: latency over N single-inference runs (median, p90, min, max — in ticks, and
-in µs where ticks are time), per-layer ticks, and the firmware's flash/RAM from its ELF."""
+in µs where ticks are time), per-layer ticks, and the firmware's flash/RAM from its ELF.
+
+Ticks are cycles (a real Cortex-M's DWT counter: time at the core clock), µs (``micros()``), or,
+on the emulated board, executed instructions. Instructions are not time: the emulated board's
+latency is never printed as measured µs, only as a labelled estimate at the board's clock
+(one cycle per instruction — a lower bound: loads, multiplies and branches cost more on silicon)."""
 
 from __future__ import annotations
 
@@ -29,6 +34,11 @@ class BenchResult:
     flash_bytes: int | None
     ram_bytes: int | None
     layers: tuple[tuple[str, int], ...]  # (operator, ticks) of the last run
+    clock_hz: int = 0  # the board's core clock (boards/*.yaml), for the estimate from instructions
+
+    @property
+    def measures_time(self) -> bool:
+        return self.tick_unit in ("cycles", "us")
 
     def stat(self, name: str) -> int:
         values = np.array(self.ticks)
@@ -36,12 +46,24 @@ class BenchResult:
                     "max": values.max()}[name])
 
     def us(self, ticks: int) -> float:
-        return ticks * 1e6 / self.ticks_hz
+        """Measured µs (cycles or µs ticks), or the estimate at the board's clock (instructions)."""
+        hz = self.ticks_hz if self.measures_time or not self.clock_hz else self.clock_hz
+        return ticks * 1e6 / hz
+
+    def time_text(self, ticks: int) -> str:
+        if self.measures_time:
+            return f"{self.us(ticks):,.0f} µs"
+        if not self.clock_hz:
+            return "no time: instructions are not cycles"
+        return (f"estimate ≈ {self.us(ticks):,.0f} µs at {self.clock_hz / 1e6:g} MHz if every instruction took one "
+                "cycle, not measured")
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["summary"] = {k: self.stat(k) for k in ("median", "p90", "min", "max")}
-        data["summary_us"] = {k: round(self.us(self.stat(k)), 1) for k in ("median", "p90", "min", "max")}
+        key = "summary_us" if self.measures_time else "estimate_us_at_board_clock"
+        if self.measures_time or self.clock_hz:
+            data[key] = {k: round(self.us(self.stat(k)), 1) for k in ("median", "p90", "min", "max")}
         return data
 
     def to_markdown(self) -> str:
@@ -62,7 +84,7 @@ class BenchResult:
 
 
 def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None,
-          x: np.ndarray | None = None) -> BenchResult:
+          x: np.ndarray | None = None, clock_hz: int = 0) -> BenchResult:
     """``runs`` timed inferences of ``x`` (default: all zeros). The input is loaded first: the runtime
     reuses the input tensor's memory during an inference, and the firmware restores it from the
     loaded bytes before every run, so every run computes the same thing."""
@@ -75,4 +97,4 @@ def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None
         ticks.append(int(result.ticks if result.ticks is not None else result.lap_us))
     layers = tuple((layer.name, layer.ticks) for layer in session.layers())
     return BenchResult(board, info.runtime, info.model, runs, info.tick_unit, info.ticks_hz, tuple(ticks), info.arena,
-                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers)
+                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers, clock_hz)

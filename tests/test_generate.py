@@ -42,7 +42,7 @@ def _golden_path(board_id: str, rel: str) -> Path:
 
 @pytest.mark.parametrize("board_id", sorted(b.id for b in all_boards()))
 def test_golden_project_for_every_board(board_id: str, tmp_path: Path) -> None:
-    project = generate(TINY, get_board(board_id), tmp_path / board_id, labels=LABELS, name="tiny_kws")
+    project = generate(TINY, get_board(board_id), tmp_path / board_id, labels=LABELS, name="tiny_kws", runtime="tflm")
     generated = [f for f in project.files if not f.startswith("src/tinyml/")]  # static copies are not rendered
     if os.environ.get("TINYML_UPDATE_GOLDEN"):
         shutil.rmtree(GOLDEN / board_id, ignore_errors=True)
@@ -71,7 +71,7 @@ def test_golden_native_runtime(tmp_path: Path) -> None:
 
 
 def test_static_firmware_is_copied_unchanged(tmp_path: Path) -> None:
-    project = generate(TINY, get_board("nucleo_f746zg"), tmp_path / "p")
+    project = generate(TINY, get_board("nucleo_f746zg"), tmp_path / "p", runtime="tflm")
     core = data_dir("firmware") / "core"
     for src in core.iterdir():
         assert (project.path / "src" / "tinyml" / "core" / src.name).read_bytes() == src.read_bytes()
@@ -80,14 +80,14 @@ def test_static_firmware_is_copied_unchanged(tmp_path: Path) -> None:
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:
-    a = generate(TINY, get_board("esp32"), tmp_path / "a")
-    b = generate(TINY, get_board("esp32"), tmp_path / "b")
+    a = generate(TINY, get_board("esp32"), tmp_path / "a", runtime="tflm")
+    b = generate(TINY, get_board("esp32"), tmp_path / "b", runtime="tflm")
     for rel in a.files:
         assert (a.path / rel).read_bytes() == (b.path / rel).read_bytes(), rel
 
 
 def test_model_array_round_trips(tmp_path: Path) -> None:
-    project = generate(TINY, get_board("qemu"), tmp_path / "p")
+    project = generate(TINY, get_board("qemu"), tmp_path / "p", runtime="tflm")
     text = (project.path / "src/model_data.cc").read_text()
     body = text[text.index("{") + 1 : text.index("};")]
     data = bytes(int(tok, 16) for tok in body.replace("\n", " ").split(",") if tok.strip())
@@ -96,7 +96,7 @@ def test_model_array_round_trips(tmp_path: Path) -> None:
 
 
 def test_resolver_lists_exactly_the_models_ops_with_int8_kernels(tmp_path: Path) -> None:
-    project = generate(TINY, get_board("qemu"), tmp_path / "p")
+    project = generate(TINY, get_board("qemu"), tmp_path / "p", runtime="tflm")
     ops = (project.path / "src/tinyml_ops.h").read_text()
     assert "#define TM_OP_COUNT 6" in ops
     assert "AddConv2D(tflite::Register_CONV_2D_INT8())" in ops and "AddReshape()" in ops
@@ -108,7 +108,7 @@ def test_platformio_accepts_every_generated_project_offline(tmp_path: Path) -> N
     env = {**os.environ, "PLATFORMIO_CORE_DIR": str(tmp_path / "pio"), "PLATFORMIO_DISABLE_UPGRADE_CHECK": "true"}
     pio = [sys.executable, "-m", "platformio"]
     for board in all_boards():
-        project = generate(TINY, board, tmp_path / board.id)
+        project = generate(TINY, board, tmp_path / board.id, runtime="tflm")
         proc = subprocess.run([*pio, "project", "config", "--json-output"], cwd=project.path, env=env,
                               capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, proc.stderr
@@ -132,7 +132,7 @@ def test_unsupported_op_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "rfft.tflite"
     bad.write_bytes(_with_opcode(TINY.read_bytes(), "RFFT2D"))
     with pytest.raises(UnsupportedOpError, match="operator RFFT2D is not available in TensorFlow Lite Micro"):
-        generate(bad, get_board("qemu"), tmp_path / "p")
+        generate(bad, get_board("qemu"), tmp_path / "p", runtime="tflm")
     assert not (tmp_path / "p").exists()
 
 
@@ -143,11 +143,11 @@ def test_float_model_and_model_too_big(tmp_path: Path) -> None:
     float_model = tmp_path / "float.tflite"
     float_model.write_bytes(convert("float"))
     with pytest.raises(ModelError, match="float model"):
-        generate(float_model, get_board("qemu"), tmp_path / "f")
+        generate(float_model, get_board("qemu"), tmp_path / "f", runtime="tflm")
     big = tmp_path / "big.tflite"
     big.write_bytes(convert("int8", units=2400))
     with pytest.raises(DoesNotFitError, match=r"does not fit — qemu-stm32f405 \(tflm runtime\): flash .*over by"):
-        generate(big, get_board("qemu"), tmp_path / "b")
+        generate(big, get_board("qemu"), tmp_path / "b", runtime="tflm")
     assert not (tmp_path / "b").exists()
 
 
@@ -159,6 +159,6 @@ def test_foreign_folder_labels_and_names_are_checked(tmp_path: Path, capsys: pyt
     assert "not a tinyml project" in capsys.readouterr().err
     assert (busy / "main.c").read_text().startswith("int main")
     with pytest.raises(TinymlError, match="3 labels for a model with 12 outputs"):
-        generate(TINY, get_board("qemu"), tmp_path / "l", labels=["a", "b", "c"])
+        generate(TINY, get_board("qemu"), tmp_path / "l", labels=["a", "b", "c"], runtime="tflm")
     with pytest.raises(TinymlError, match="not a valid C identifier"):
-        generate(TINY, get_board("qemu"), tmp_path / "n", name="2fast")
+        generate(TINY, get_board("qemu"), tmp_path / "n", name="2fast", runtime="tflm")

@@ -76,6 +76,20 @@ def test_registry_check_answers_within_its_deadline() -> None:
     assert time.monotonic() - started < REGISTRY_DEADLINE_S + 2
 
 
+def test_deploy_refuses_an_unknown_runtime_before_any_stage(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    assert main(["deploy", "kws", "--runtime", "bogus", "--work", str(tmp_path / "work")]) == 1
+    assert time.monotonic() - started < 30 and "unknown runtime 'bogus'" in capsys.readouterr().err
+    assert not (tmp_path / "work" / "kws" / "synth-kws").exists()
+
+
+def test_generate_defaults_to_the_runtime_deploy_uses(tmp_path: Path) -> None:
+    tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
+    assert main(["generate", str(tiny), "--out", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "src" / "model.c").is_file() and not (tmp_path / "p" / "src" / "model_data.cc").exists()
+
+
 def test_preflight_names_the_missing_tflm_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("TINYML_TFLM_DIR", raising=False)

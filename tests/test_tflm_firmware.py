@@ -38,7 +38,7 @@ def test_tflm_firmware_matches_the_host_interpreter(tmp_path: Path) -> None:
     export_tflm()
     seed_scons()
     board = get_board("qemu")
-    project = generate(TINY, board, tmp_path / "project", name="tiny_kws")
+    project = generate(TINY, board, tmp_path / "project", name="tiny_kws", runtime="tflm")
     build = subprocess.run([sys.executable, "-m", "platformio", "run", "-j", "2"], cwd=project.path, env=environment(),
                            capture_output=True, text=True, timeout=BUILD_DEADLINE_S)
     assert build.returncode == 0, build.stdout[-3000:]
@@ -74,7 +74,7 @@ def test_tflm_kws_firmware_links_for_every_cortex_m_board(board_id: str, trained
     model, op resolver, TFLM runtime and protocol engine as generated for that board, the host port
     standing in for the vendor console driver — and the image fits the board's flash and SRAM."""
     board = get_board(board_id)
-    project = generate(RunDir(trained_run).int8_model, board, tmp_path / "project", name="kws")
+    project = generate(RunDir(trained_run).int8_model, board, tmp_path / "project", name="kws", runtime="tflm")
     check = offline_check(project.path)
     print(check.describe())
     assert check.fits and check.board.id == board_id and check.runtime == "tflm"

@@ -9,7 +9,7 @@ def generate(
     model: Path = typer.Argument(..., help="An int8 .tflite model."),
     board: str = typer.Option("qemu-stm32f405", help="Board id or alias (`tinyml boards`)."),
     out: Path = typer.Option(..., help="Project folder (new, or a project tinyml generated before)."),
-    runtime: str = typer.Option("tflm", help="tflm (TensorFlow Lite Micro), native (code-generated C, no "
+    runtime: str = typer.Option("native", help="tflm (TensorFlow Lite Micro), native (code-generated C, no "
                                 "interpreter) or echo (link test, no model code)."),
     weights: str = typer.Option("auto", help="native runtime: int16 (fastest), int8 (half the flash) or auto "
                                 "(int16 when it fits the board)."),

@@ -23,6 +23,7 @@ from tinyml.generate.project import generate
 from tinyml.measure.bench import BenchResult, bench
 from tinyml.measure.validate import ValidationResult, validate
 from tinyml.platform import build_project, platform_for, preflight, session_for
+from tinyml.platform.fit import check_runtime
 from tinyml.tflite.interpreters import quantize_input
 from tinyml.tflite.model import load_model
 from tinyml.train.rundir import RunDir
@@ -115,6 +116,7 @@ def _validation_inputs(run: RunDir, model_path: Path, n: int) -> tuple[np.ndarra
 def deploy(cfg: DeployConfig) -> DeployReport:
     if cfg.task not in TASKS:
         raise TinymlError(f"unknown task '{cfg.task}'; choose one of: {', '.join(TASKS)}")
+    check_runtime(cfg.runtime)
     from tinyml.quantize.service import quantize_run
 
     cfg.work.mkdir(parents=True, exist_ok=True)

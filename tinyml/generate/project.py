@@ -91,7 +91,7 @@ def _prepare_out(out: Path, force: bool) -> None:
         raise TinymlError(f"{out} is not empty and is not a tinyml project; choose a new --out folder")
 
 
-def generate(model_path: Path, board: Board, out: Path, runtime: str = "tflm", name: str | None = None,
+def generate(model_path: Path, board: Board, out: Path, runtime: str = "native", name: str | None = None,
              labels: list[str] | None = None, force: bool = False, weights: str = "auto") -> GeneratedProject:
     check_runtime(runtime)
     platform = platform_for(board)

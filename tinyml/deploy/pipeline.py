@@ -20,6 +20,7 @@ from tinyml.boards import Board
 from tinyml.datasets.speech_commands import KEYWORDS, eval_clips, labels_for
 from tinyml.errors import TinymlError
 from tinyml.generate.project import generate
+from tinyml.locking import folder_lock
 from tinyml.measure.bench import BenchResult, bench
 from tinyml.measure.validate import ValidationResult, validate
 from tinyml.platform import build_project, platform_for, preflight, session_for
@@ -114,6 +115,11 @@ def _validation_inputs(run: RunDir, model_path: Path, n: int) -> tuple[np.ndarra
 
 
 def deploy(cfg: DeployConfig) -> DeployReport:
+    with folder_lock(cfg.work, "--work folder"):
+        return _deploy(cfg)
+
+
+def _deploy(cfg: DeployConfig) -> DeployReport:
     if cfg.task not in TASKS:
         raise TinymlError(f"unknown task '{cfg.task}'; choose one of: {', '.join(TASKS)}")
     check_runtime(cfg.runtime)

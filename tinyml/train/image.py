@@ -16,6 +16,7 @@ import numpy as np
 from tinyml import console, tfimport
 from tinyml.boards import get_board
 from tinyml.datasets.images import load_images, scan_images
+from tinyml.locking import folder_lock
 from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, search
 from tinyml.models.mcunet import Arch, build_mcunet
 from tinyml.train.loop import TrainResult, finished, prepare_run, require_new_run_dir, train_epochs
@@ -59,6 +60,11 @@ def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainResult:
+    with folder_lock(Path(out), "--out folder"):
+        return _train_image(cfg, out, task)
+
+
+def _train_image(cfg: ImageTrainConfig, out: Path, task: str) -> TrainResult:
     run = RunDir(Path(out))
     board = get_board(cfg.board)
     classes, _ = scan_images(Path(cfg.data))

@@ -18,6 +18,7 @@ from tinyml.audio import features
 from tinyml.audio.augment import REAL_VOICES, AugmentConfig, training_features
 from tinyml.datasets.speech_commands import KwsData, Split, is_synthetic, load_kws, scan
 from tinyml.errors import RunDirError, TinymlError
+from tinyml.locking import folder_lock
 from tinyml.models.dscnn import build_dscnn, spec
 from tinyml.train import distill
 from tinyml.train.loop import TrainResult, finished, prepare_run, train_epochs
@@ -85,6 +86,11 @@ def _teacher_run(cfg: TrainConfig, labels: tuple[str, ...]) -> RunDir | None:
 
 
 def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> TrainResult:
+    with folder_lock(Path(out), "--out folder"):
+        return _train_kws(cfg, out, data)
+
+
+def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None) -> TrainResult:
     if cfg.augmentation not in AUGMENTATIONS:
         raise TinymlError(f"unknown augmentation '{cfg.augmentation}'; choose one of: {', '.join(AUGMENTATIONS)}")
     run = RunDir(Path(out))

@@ -42,3 +42,16 @@ def test_validate_exits_non_zero_when_outputs_differ(tmp_path: Path, capsys: pyt
     assert "outputs differ from the TFLM host interpreter" in capsys.readouterr().err
     report = json.loads((project.path / "report" / "validate.json").read_text())
     assert report["samples"] == 4 and report["bit_exact"] < 4  # the report is still written
+
+
+def test_bench_refuses_firmware_older_than_its_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = generate(TINY, get_board("qemu"), tmp_path / "fw", runtime="native", name="tiny")
+    build_project(project.path)
+    generate(TINY, get_board("qemu"), tmp_path / "fw", runtime="native", name="tiny")  # unchanged: still fresh
+    assert main(["bench", str(project.path), "--runs", "1", "--out", str(tmp_path / "r1")]) == 0
+    other = tmp_path / "other.tflite"
+    other.write_bytes(convert("int8"))
+    generate(other, get_board("qemu"), tmp_path / "fw", runtime="native", name="tiny")  # new sources, old ELF
+    assert main(["bench", str(project.path), "--runs", "1", "--out", str(tmp_path / "r2")]) == 1
+    assert "was built before the project's sources changed" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()

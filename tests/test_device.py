@@ -47,6 +47,14 @@ def test_serial_target_talks_to_a_device(fake: FakeDevice) -> None:
         target.close()
 
 
+def test_a_pty_port_without_modem_lines_works_with_the_reset_pulse(fake: FakeDevice) -> None:
+    """socat links and virtual ports have no DTR/RTS: the reset pulse is skipped, not a crash."""
+    with SerialTarget(fake.port, 115200) as target:  # reset=True, the default for real boards
+        session = Session(target)
+        session.wait_ready()
+        assert session.info().runtime
+
+
 @pytest.mark.parametrize("fake", ["silent"], indirect=True)
 def test_silent_device_is_a_clear_error_within_the_deadline(fake: FakeDevice) -> None:
     target, session = _session(fake)

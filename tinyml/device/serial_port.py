@@ -49,12 +49,21 @@ class SerialTarget(Target):
                 raise DeviceError(f"{self.port} is busy; close the program using it (a serial monitor?)") from err
             raise DeviceError(f"cannot open {self.port} ({err}); check the port name (`tinyml devices`)") from err
         if self.reset and isinstance(self._link, serial.Serial):
-            # EN/RST via RTS (ESP32-style auto-reset bridges); boards without it ignore the pulse.
-            self._link.dtr = False
-            self._link.rts = True
-            time.sleep(RESET_PULSE_S)
-            self._link.rts = False
+            self._reset_pulse(self._link)
         self._link.reset_input_buffer()
+
+    @staticmethod
+    def _reset_pulse(link: serial.Serial) -> None:
+        """EN/RST via RTS (ESP32-style auto-reset bridges); boards without it ignore the pulse. Ports
+        without modem lines (ptys, socat links, some virtual COM ports) refuse the ioctl: no pulse
+        then — the session wakes such a device with a command instead."""
+        try:
+            link.dtr = False
+            link.rts = True
+            time.sleep(RESET_PULSE_S)
+            link.rts = False
+        except (OSError, serial.SerialException):
+            pass
 
     def _read_some(self, wait_s: float) -> bytes:
         assert self._link is not None

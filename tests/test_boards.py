@@ -90,3 +90,15 @@ def test_boards_command_lists_every_board(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for board_id in REQUIRED:
         assert f'"{board_id}"' in out
+
+
+def test_boards_table_shows_whole_ids_at_80_columns() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "tinyml", "boards"], capture_output=True, text=True, timeout=60,
+                         env={**__import__("os").environ, "COLUMNS": "80"}).stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for board in all_boards():
+        for name in (board.id, *board.aliases):  # what users type is never cut
+            assert name in out, name

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich import box
 from rich.table import Table
 
 from tinyml.boards import all_boards
@@ -19,10 +20,16 @@ def boards(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
                            "sram_bytes": b.sram_bytes, "target": platform_for(b).target_label,
                            "platformio_board": b.platformio.board} for b in rows], indent=2))
         return
-    table = Table(title="tinyml boards")
-    for col in ("board", "aliases", "MCU", "core", "MHz", "flash", "SRAM", "target"):
-        table.add_column(col, justify="right" if col in ("MHz", "flash", "SRAM") else "left")
+    table = Table(title="tinyml boards", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    widest = max(len(b.id) for b in rows)
+    table.add_column("board", no_wrap=True, min_width=widest)  # the ids users type are never cut
+    table.add_column("aliases", no_wrap=True)  # one per line, never cut
+    for col in ("MCU", "core"):
+        table.add_column(col, overflow="ellipsis", max_width=11)
+    for col in ("MHz", "flash KB", "SRAM KB"):
+        table.add_column(col, justify="right")
+    table.add_column("target", overflow="fold")
     for b in rows:
-        table.add_row(b.id, ", ".join(b.aliases), b.mcu, b.core, str(b.clock_mhz), f"{b.flash_bytes // 1024} KB",
-                      f"{b.sram_bytes // 1024} KB", platform_for(b).target_label)
+        table.add_row(b.id, "\n".join(b.aliases), b.mcu, b.core, str(b.clock_mhz), str(b.flash_bytes // 1024),
+                      str(b.sram_bytes // 1024), platform_for(b).target_label)
     stdout.print(table)

@@ -27,7 +27,8 @@ def doctor(board: str | None = typer.Option(None, help="One board (id or alias);
         print(json.dumps({bid: [r.__dict__ for r in reqs] for bid, reqs in report.items()}, indent=2))
     else:
         table = Table(title=f"what each board needs here ({runtime} runtime)")
-        for col in ("board", "stage", "needs", "", "detail / how to get it"):
+        table.add_column("board", no_wrap=True, min_width=max(len(b.id) for b in boards))
+        for col in ("stage", "needs", "", "detail / how to get it"):
             table.add_column(col)
         for bid, reqs in report.items():
             for i, r in enumerate(reqs):

@@ -117,3 +117,22 @@ def test_offline_check_links_a_native_project_for_a_cortex_m_board(tmp_path: Pat
     esp = generate(tiny, get_board("esp32"), tmp_path / "esp", runtime="native", name="tiny")
     assert main(["build", str(esp.path), "--offline-check"]) == 1
     assert "not a Cortex-M board" in capsys.readouterr().err
+
+
+def test_port_on_the_emulated_board_is_refused_not_silently_used(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tinyml.device.target import DeviceError
+
+    with pytest.raises(DeviceError, match="is emulated: its firmware runs under QEMU"):
+        platform_for("qemu").open_target(tmp_path / "fw.elf", "/dev/ttyUSB9")
+    assert main(["deploy", "kws", "--port", "/dev/ttyUSB9", "--work", str(tmp_path / "w")]) == 1
+    assert "drop --port" in capsys.readouterr().err and not (tmp_path / "w" / "kws" / "synth-kws").exists()
+
+
+def test_devices_says_what_it_found(capsys: pytest.CaptureFixture[str]) -> None:
+    from serial.tools import list_ports
+
+    assert main(["devices"]) == 0
+    captured = capsys.readouterr()
+    out = " ".join((captured.out + captured.err).split())
+    assert ("no serial ports found" in out) if not list_ports.comports() else ("VID:PID" in out)

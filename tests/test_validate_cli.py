@@ -55,3 +55,11 @@ def test_bench_refuses_firmware_older_than_its_sources(tmp_path: Path, capsys: p
     assert main(["bench", str(project.path), "--runs", "1", "--out", str(tmp_path / "r2")]) == 1
     assert "was built before the project's sources changed" in capsys.readouterr().err
     assert not (tmp_path / "r2").exists()
+
+
+def test_validate_run_must_have_produced_the_model(tmp_path: Path, trained_run: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    project = generate(TINY, get_board("qemu"), tmp_path / "fw", runtime="native", name="tiny")
+    build_project(project.path)
+    assert main(["validate", str(project.path), "--model", str(TINY), "--run", str(trained_run)]) == 1
+    assert "is not the int8 model of run" in capsys.readouterr().err

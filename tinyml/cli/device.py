@@ -68,8 +68,10 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
     with console.status(f"benchmarking on {target_board.id}"), session_for(target_board, elf, port) as session:
         result = run_bench(session, runs, target_board.id, elf_sizes(elf) if elf else None,
                            clock_hz=target_board.clock_mhz * 1_000_000)
+    from rich.markdown import Markdown
+
     files = result.write(out or (Path(project) / "report" if project else Path("report")))
-    console.print(result.to_markdown())
+    console.print(Markdown(result.to_markdown()))
     console.print(f"written: {', '.join(str(f) for f in files)}")
 
 
@@ -94,6 +96,10 @@ def validate(project: Path = typer.Argument(..., help="A built project."),
     require_project_model(project, model)
     labels, what = None, "random inputs"
     if run is not None:
+        produced = RunDir(run).int8_model
+        if not produced.is_file() or produced.read_bytes() != model.read_bytes():
+            raise TinymlError(f"{model} is not the int8 model of run {run} ({produced}); pass that run's model, or "
+                              "the run that produced this one")
         x, labels, what = _validation_inputs(RunDir(run), model, samples)
     else:
         shape = load_model(model).input_tensors[0].shape[1:]
@@ -113,7 +119,12 @@ def devices() -> None:
 
     from tinyml.boards import all_boards
 
-    for port in list_ports.comports():
+    ports = list(list_ports.comports())
+    if not ports:
+        console.print("no serial ports found; plug a board in (the emulated board needs none: `tinyml deploy kws`)")
+        return
+    console.print("port  VID:PID  description  boards")
+    for port in ports:
         vid_pid = f"{port.vid:04X}:{port.pid:04X}" if port.vid is not None else "-"
         boards = [b.id for b in all_boards() if any(u.vid == port.vid and u.pid == port.pid for u in b.usb_ids)]
-        console.print(f"{port.device}  {vid_pid}  {port.description}  {', '.join(boards) or ''}")
+        console.print(f"{port.device}  {vid_pid}  {port.description}  {', '.join(boards) or '(no tinyml board)'}")

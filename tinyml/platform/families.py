@@ -35,8 +35,9 @@ class QemuStm32(Platform):
         return "nothing to flash: QEMU loads the ELF when it starts"
 
     def open_target(self, elf: Path | None, port: str | None) -> Target:
-        if port is not None:  # the same firmware on a real board of this kind
-            return super().open_target(elf, port)
+        if port is not None:
+            raise DeviceError(f"{self.board.id} is emulated: its firmware runs under QEMU, not on {port}; drop "
+                              "--port, or generate the project for the real board on that port")
         from tinyml.device.qemu import QemuTarget
 
         if elf is None:
@@ -54,6 +55,9 @@ class QemuStm32(Platform):
                 tool_requirement(emulator.binary, "run", APT_HINT.format("qemu-system-arm"))]
         if runtime == "tflm":
             reqs.insert(1, self._tflm_requirement())
+        if port is not None:
+            reqs.append(Requirement("no serial port", "run", False, f"--port {port} was given",
+                                    "drop --port: the emulated board runs under QEMU"))
         return reqs
 
 

@@ -54,3 +54,22 @@ def test_train_refuses_a_foreign_output_folder(tiny_layout: Path, tmp_path: Path
     assert main(["train", "kws", "--data", str(tiny_layout), "--out", str(out), "--epochs", "1"]) == 1
     assert "not empty and is not a tinyml run" in capsys.readouterr().err
     assert (out / "thesis.tex").read_text() == "do not lose me"
+
+
+def test_bad_hyperparameters_are_refused_before_anything(tiny_layout: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "kws", "--data", str(tiny_layout), "--out", str(tmp_path / "r"), "--learning-rate", "-1"]
+    assert main(argv) == 1
+    assert "learning rate -1.0 must be a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_records_an_absolute_dataset_path(tiny_layout: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative --data works from another folder later (quantize RUN, validate --run)."""
+    import json
+
+    monkeypatch.chdir(tiny_layout.parent)
+    assert main(["train", "kws", "--data", tiny_layout.name, "--out", str(tmp_path / "r"), "--epochs", "1"]) == 0
+    data = json.loads((tmp_path / "r" / "run.json").read_text())["train"]["data"]
+    assert Path(data).is_absolute() and Path(data) == tiny_layout.resolve()

@@ -84,7 +84,7 @@ def _dataset(cfg: DeployConfig) -> Path:
         return synthesize(cfg.work / "synth-kws", SynthConfig(per_word=cfg.per_word, **keywords)).resolve()
     from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images
 
-    return synthesize_images(cfg.work / "synth-images", SynthImageConfig(4, 200, 48, seed=0))
+    return synthesize_images(cfg.work / "synth-images", SynthImageConfig(4, 200, 48, seed=0)).resolve()
 
 
 def _train(cfg: DeployConfig, data: Path) -> Path:

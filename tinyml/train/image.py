@@ -7,7 +7,7 @@ so it can be rebuilt; a resumed run reuses it instead of searching again.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,14 @@ from tinyml.datasets.images import load_images, scan_images
 from tinyml.locking import folder_lock
 from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, search
 from tinyml.models.mcunet import Arch, build_mcunet
-from tinyml.train.loop import TrainResult, finished, prepare_run, require_new_run_dir, train_epochs
+from tinyml.train.loop import (
+    TrainResult,
+    check_hyperparameters,
+    finished,
+    prepare_run,
+    require_new_run_dir,
+    train_epochs,
+)
 from tinyml.train.rundir import RunDir, write_json
 
 
@@ -65,6 +72,8 @@ def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainR
 
 
 def _train_image(cfg: ImageTrainConfig, out: Path, task: str) -> TrainResult:
+    check_hyperparameters(cfg.learning_rate, cfg.batch_size)
+    cfg = replace(cfg, data=str(Path(cfg.data).resolve()))  # run.json works from any folder
     run = RunDir(Path(out))
     board = get_board(cfg.board)
     classes, _ = scan_images(Path(cfg.data))

@@ -7,7 +7,7 @@ in inference mode (``training=False``: dropout off, batch-norm moving statistics
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tinyml.errors import RunDirError, TinymlError
 from tinyml.locking import folder_lock
 from tinyml.models.dscnn import build_dscnn, spec
 from tinyml.train import distill
-from tinyml.train.loop import TrainResult, finished, prepare_run, train_epochs
+from tinyml.train.loop import TrainResult, check_hyperparameters, finished, prepare_run, train_epochs
 from tinyml.train.rundir import RunDir, write_json
 
 __all__ = ["AUGMENTATIONS", "TrainConfig", "TrainResult", "eval_features", "train_kws"]
@@ -91,6 +91,8 @@ def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> Train
 
 
 def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None) -> TrainResult:
+    check_hyperparameters(cfg.learning_rate, cfg.batch_size)
+    cfg = replace(cfg, data=str(Path(cfg.data).resolve()))  # run.json works from any folder
     if cfg.augmentation not in AUGMENTATIONS:
         raise TinymlError(f"unknown augmentation '{cfg.augmentation}'; choose one of: {', '.join(AUGMENTATIONS)}")
     run = RunDir(Path(out))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinyml import console, tfimport
-from tinyml.errors import RunDirError
+from tinyml.errors import RunDirError, TinymlError
 from tinyml.train.rundir import RunDir, write_json
 
 EpochData = Callable[[int], tuple[np.ndarray, np.ndarray]]  # epoch -> (x, y), already shuffled
@@ -31,6 +31,13 @@ class TrainResult:
     test_accuracy: float
     seconds_per_epoch: float
     resumed_from: int
+
+
+def check_hyperparameters(learning_rate: float, batch_size: int) -> None:
+    if not learning_rate > 0:
+        raise TinymlError(f"learning rate {learning_rate} must be a positive number (e.g. 0.002)")
+    if batch_size < 1:
+        raise TinymlError(f"batch size {batch_size} must be at least 1")
 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:

@@ -26,6 +26,10 @@ class FakeDevice:
     def _serve(self) -> None:
         buf = b""
         while not self._stop.is_set():
+            if self.mode == "flood":  # bytes without a line ending, slower than a line buffer fills
+                self._write("\x55\xaa" * 8)
+                time.sleep(0.05)
+                continue
             if self.mode == "garbage":
                 self._write("\x00\xff\x13garbage 9a8$#@!\r\n")
                 time.sleep(0.01)

@@ -55,6 +55,16 @@ def test_a_pty_port_without_modem_lines_works_with_the_reset_pulse(fake: FakeDev
         assert session.info().runtime
 
 
+@pytest.mark.parametrize("fake", ["flood"], indirect=True)
+def test_device_talking_without_line_endings_is_not_called_silent(fake: FakeDevice) -> None:
+    target, session = _session(fake)
+    try:
+        with pytest.raises(DeviceError, match=r"sent \d+ bytes but never ended a line.*baud rate"):
+            session.wait_ready(boot_deadline_s=2)
+    finally:
+        target.close()
+
+
 @pytest.mark.parametrize("fake", ["silent"], indirect=True)
 def test_silent_device_is_a_clear_error_within_the_deadline(fake: FakeDevice) -> None:
     target, session = _session(fake)

@@ -53,6 +53,10 @@ class Session:
                 if garbage > GARBAGE_LIMIT:
                     raise DeviceError(f"{self.target.name} sends garbage ({line[:40]!r}…); check the baud rate "
                                       "and that tinyml firmware is flashed")
+        if self.target.bytes_received and not self.log:
+            raise DeviceError(f"{self.target.name} sent {self.target.bytes_received} bytes but never ended a line "
+                              f"({self.target.partial_line!r}…); check the baud rate and that tinyml firmware is "
+                              "flashed")
         raise DeviceError(f"{self.target.name} stayed silent for {boot_deadline_s:.0f} s after reset; check that "
                           "tinyml firmware is flashed and the port/baud are right")
 

@@ -30,6 +30,15 @@ class Target(ABC):
     """A board (real or emulated) that runs firmware and talks lines over a serial link."""
 
     name: str
+    _lines: LineBuffer
+
+    @property
+    def bytes_received(self) -> int:
+        return self._lines.received
+
+    @property
+    def partial_line(self) -> bytes:
+        return self._lines.partial()
 
     def flash(self) -> None:  # noqa: B027 — optional: boards flashed by PlatformIO need nothing here
         """Put the firmware on the device (QEMU: nothing to do, the ELF is loaded at open)."""
@@ -65,9 +74,15 @@ class LineBuffer:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._after_cr = False
+        self.received = 0  # bytes fed so far: a device can talk without ever ending a line
 
     def feed(self, data: bytes) -> None:
         self._buf.extend(data)
+        self.received += len(data)
+
+    def partial(self) -> bytes:
+        """The start of the line not ended yet."""
+        return bytes(self._buf[:40])
 
     def pop(self) -> str | None:
         if self._after_cr and self._buf[:1] == b"\n":  # the \n of a \r\n split across two reads

@@ -162,3 +162,12 @@ def test_foreign_folder_labels_and_names_are_checked(tmp_path: Path, capsys: pyt
         generate(TINY, get_board("qemu"), tmp_path / "l", labels=["a", "b", "c"], runtime="tflm")
     with pytest.raises(TinymlError, match="not a valid C identifier"):
         generate(TINY, get_board("qemu"), tmp_path / "n", name="2fast", runtime="tflm")
+
+
+def test_model_names_come_from_any_file_name(tmp_path: Path) -> None:
+    for file_name, expected in (("kws.v2.tflite", "kws_v2"), ("2fast-int8.tflite", "m_2fast_int8"),
+                                ("int.tflite", "int_model"), ("modèle.tflite", "mod_le")):
+        model = tmp_path / file_name
+        model.write_bytes(TINY.read_bytes())
+        project = generate(model, get_board("qemu"), tmp_path / expected, runtime="native")
+        assert f'#define TM_MODEL_NAME "{expected}"' in (project.path / "src" / "tinyml_model_config.h").read_text()

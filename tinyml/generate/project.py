@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def _labels_for(model_path: Path, model: TfliteModel, labels: list[str] | None) 
     return tuple(labels)
 
 
+def _name_from_file(model_path: Path) -> str:
+    """A C identifier from the file name: ``kws.v2-int8.tflite`` -> ``kws_v2_int8``."""
+    name = re.sub(r"\W", "_", model_path.stem, flags=re.ASCII).strip("_") or "model"
+    name = f"m_{name}" if name[0].isdigit() else name
+    try:
+        return c_identifier(name, "model name")
+    except TinymlError:
+        return c_identifier(f"{name}_model", "model name")
+
+
 def model_facts(model_path: Path, name: str | None = None, labels: list[str] | None = None) -> ModelFacts:
     model = load_model(model_path)
     require_full_int8(model, str(model_path))
@@ -69,7 +80,7 @@ def model_facts(model_path: Path, name: str | None = None, labels: list[str] | N
         raise TinymlError(f"{model_path}: {len(model.inputs)} inputs and {len(model.outputs)} outputs; the firmware "
                           "supports single-input, single-output models")
     ops = tuple(registrations(model, str(model_path)))
-    name = c_identifier(name or model_path.stem.replace("-", "_"), "model name")
+    name = c_identifier(name, "--name") if name else _name_from_file(model_path)
     return ModelFacts(name, model_path.name, hashlib.sha256(model.data).hexdigest(), len(model.data), model.data,
                       model.input_tensors[0], model.output_tensors[0], _labels_for(model_path, model, labels), ops,
                       tflm_arena_size(model.data))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -115,3 +119,24 @@ def test_unknown_words_never_sound_like_a_keyword() -> None:
     assert "stop" not in custom and "lights on" not in custom
     assert {"on", "yes", "left"} <= set(custom)  # other command words are negatives for custom keywords
     assert "up" not in unknown_words(("up",))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_interrupted_synthesis_leaves_no_staging_folder(sig: signal.Signals, tmp_path: Path) -> None:
+    """Ctrl-C removes the staging folder at once; after SIGKILL the next run removes it."""
+    out = tmp_path / "ds"
+    proc = subprocess.Popen([sys.executable, "-m", "tinyml", "data", "synth-kws", str(out), "--per-word", "400",
+                             "--engines", "espeak-ng"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    until = time.monotonic() + 120
+    while time.monotonic() < until and not any(p.rglob("*.wav") for p in tmp_path.glob(".ds.partial-*")):
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".ds.partial-*")), "synthesis never started"
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    if sig == signal.SIGKILL:
+        assert list(tmp_path.glob(".ds.partial-*"))  # nothing could clean up, so ...
+        from tinyml.datasets.synth import synthesize
+
+        synthesize(tmp_path / "ds", SynthConfig(keywords=("yes",), per_word=2, unknown_per_word=0,
+                                                engines=("espeak-ng",), engine_weights=(1.0,)))  # the next run does
+    assert not list(tmp_path.glob(".ds.partial-*")) and not (out.exists() and sig == signal.SIGINT)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,33 @@ def up_to_date(out: Path, manifest_name: str, identity: dict[str, Any], force: b
     return False
 
 
-def staging(out: Path) -> Path:
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A hidden staging folder beside ``out`` (``publish`` renames it into place). It is removed if
+    an error or Ctrl-C stops the work first; staging folders of processes that died without
+    cleaning up (SIGTERM, SIGKILL) are removed on the next run."""
+    for stale in out.parent.glob(f".{out.name}.partial-*") if out.parent.is_dir() else ():
+        pid = stale.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    return tmp
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def publish(tmp: Path, out: Path, manifest_name: str, manifest: dict[str, Any]) -> Path:

@@ -14,11 +14,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 console = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False)
@@ -36,19 +38,31 @@ def warn(message: str) -> None:
     console.print(f"[yellow]warning:[/yellow] {message}")
 
 
+NARROW = 100  # columns below which the progress line drops the elapsed time and shortens the bar
+
+
+def progress_columns(width: int) -> tuple[ProgressColumn, ...]:
+    """Progress columns that fit ``width``: the count (M/N) and time left are never cut; the
+    description and status give way (ellipsis) on a narrow terminal."""
+    narrow = width < NARROW
+    squeeze = Column(no_wrap=True, overflow="ellipsis", ratio=1)
+    return (
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis",
+                                                                                  max_width=24 if narrow else None)),
+        BarColumn(bar_width=10 if narrow else 40),
+        MofNCompleteColumn(table_column=Column(no_wrap=True)),
+        *(() if narrow else (TimeElapsedColumn(),)),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}", table_column=squeeze),
+    )
+
+
 @contextmanager
 def progress(transient: bool = False) -> Iterator[Progress]:
     """A Rich progress display on the shared console."""
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
-    with Progress(*columns, console=console, transient=transient) as bar:
+    with Progress(*progress_columns(console.width), console=console, transient=transient,
+                  expand=console.width < NARROW) as bar:
         yield bar
 
 

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             show(file=sys.stderr)
         return int(err.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        console.print("[red]interrupted[/red]")
+        console.print("[red]interrupted[/red] — run the same command again: training and deploy resume where "
+                      "they stopped (finished epochs and stages are kept)", soft_wrap=True)
         return 130
 
 

@@ -73,3 +73,14 @@ def test_run_records_an_absolute_dataset_path(tiny_layout: Path, tmp_path: Path,
     assert main(["train", "kws", "--data", tiny_layout.name, "--out", str(tmp_path / "r"), "--epochs", "1"]) == 0
     data = json.loads((tmp_path / "r" / "run.json").read_text())["train"]["data"]
     assert Path(data).is_absolute() and Path(data) == tiny_layout.resolve()
+
+
+def test_unwritable_output_folders_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """/sys refuses new folders even to root: a stand-in for read-only and not-permitted folders."""
+    tiny = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
+    for argv in (["generate", str(tiny), "--out", "/sys/tinyml-test/p"],
+                 ["data", "synth-kws", "/sys/tinyml-test/ds", "--per-word", "1"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "error: cannot write" in err and "/sys/tinyml-test" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1

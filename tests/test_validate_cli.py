@@ -63,3 +63,12 @@ def test_validate_run_must_have_produced_the_model(tmp_path: Path, trained_run: 
     build_project(project.path)
     assert main(["validate", str(project.path), "--model", str(TINY), "--run", str(trained_run)]) == 1
     assert "is not the int8 model of run" in capsys.readouterr().err
+
+
+def test_bench_into_an_unwritable_folder_still_shows_the_result(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    project = generate(TINY, get_board("qemu"), tmp_path / "fw", runtime="native", name="tiny")
+    build_project(project.path)
+    assert main(["bench", str(project.path), "--runs", "2", "--out", "/sys/tinyml-report"]) == 1
+    captured = capsys.readouterr()
+    assert "latency median" in captured.out + captured.err and "error: cannot write" in captured.err

@@ -70,8 +70,8 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
                            clock_hz=target_board.clock_mhz * 1_000_000)
     from rich.markdown import Markdown
 
+    console.print(Markdown(result.to_markdown()))  # shown before writing: a read-only folder loses nothing
     files = result.write(out or (Path(project) / "report" if project else Path("report")))
-    console.print(Markdown(result.to_markdown()))
     console.print(f"written: {', '.join(str(f) for f in files)}")
 
 

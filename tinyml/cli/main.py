@@ -3,6 +3,7 @@ else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -26,6 +27,9 @@ from tinyml.cli import (
 )
 from tinyml.console import console
 from tinyml.errors import TinymlError
+
+# Failures of the user's filesystem (read-only, not permitted, full): one line, not a traceback.
+UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
 app = typer.Typer(name="tinyml", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="From data to a measured int8 model running on a microcontroller.")
@@ -75,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         if show is not None:
             show(file=sys.stderr)
         return int(err.exit_code)
+    except OSError as err:
+        if err.errno not in UNWRITABLE:
+            raise  # a bug or an unexpected system failure: the traceback is the report
+        where = f" {err.filename}" if err.filename else ""
+        console.print(f"[bold red]error:[/bold red] cannot write{where} ({err.strerror}); choose a writable folder "
+                      "with free space", soft_wrap=True)
+        return 1
     except (typer.Abort, KeyboardInterrupt):
         console.print("[red]interrupted[/red] — run the same command again: training and deploy resume where "
                       "they stopped (finished epochs and stages are kept)", soft_wrap=True)

@@ -3,6 +3,7 @@ platformio.ini offline, and bad models are clear errors."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -43,7 +44,7 @@ def _golden_path(board_id: str, rel: str) -> Path:
 @pytest.mark.parametrize("board_id", sorted(b.id for b in all_boards()))
 def test_golden_project_for_every_board(board_id: str, tmp_path: Path) -> None:
     project = generate(TINY, get_board(board_id), tmp_path / board_id, labels=LABELS, name="tiny_kws", runtime="tflm")
-    generated = [f for f in project.files if not f.startswith("src/tinyml/")]  # static copies are not rendered
+    generated = [f for f in project.files if not f.startswith(("src/tinyml/", "tinyml-qemu/"))]  # copies, not rendered
     if os.environ.get("TINYML_UPDATE_GOLDEN"):
         shutil.rmtree(GOLDEN / board_id, ignore_errors=True)
         for rel in generated:
@@ -171,3 +172,14 @@ def test_model_names_come_from_any_file_name(tmp_path: Path) -> None:
         model.write_bytes(TINY.read_bytes())
         project = generate(model, get_board("qemu"), tmp_path / expected, runtime="native")
         assert f'#define TM_MODEL_NAME "{expected}"' in (project.path / "src" / "tinyml_model_config.h").read_text()
+
+
+def test_emulated_project_carries_its_dev_platform(tmp_path: Path) -> None:
+    """No absolute path into the tinyml checkout: moving or deleting it breaks no generated project."""
+    from tinyml.resources import data_dir
+
+    project = generate(TINY, get_board("qemu"), tmp_path / "p", runtime="native")
+    ini = (project.path / "platformio.ini").read_text()
+    assert "platform = symlink://tinyml-qemu" in ini and str(data_dir("platforms")) not in ini
+    assert json.loads((project.path / "tinyml-qemu" / "platform.json").read_text())["name"] == "tinyml-qemu"
+    assert (project.path / "tinyml-qemu" / "builder" / "main.py").is_file()

@@ -136,7 +136,7 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
                                      tflm_lib=tflm.lib_dep, tflm_note=tflm.note,
                                      extra_flags=platform.build_flags(runtime, files), **ctx)
 
-    copies = _static_files(platform.firmware_port, runtime)
+    copies = {**_static_files(platform.firmware_port, runtime), **platform.static_files()}
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out, set(files) | set(copies))
     for rel, text in files.items():

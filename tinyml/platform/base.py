@@ -93,6 +93,10 @@ class Platform:
     def arena_alloc(self, runtime: str, arena_bytes: int) -> ArenaAlloc | None:
         return None
 
+    def static_files(self) -> dict[str, Path]:
+        """Files copied into the project as they are (path in the project -> source)."""
+        return {}
+
     @property
     def firmware_port(self) -> str:
         """The folder of firmware/ports/ whose console and timer driver this board uses."""

@@ -10,6 +10,7 @@ from tinyml.generate.render import render
 from tinyml.platform.base import ArenaAlloc, Platform, Requirement, TflmLibrary, tool_requirement
 from tinyml.resources import data_dir
 
+PROJECT_PLATFORM = "tinyml-qemu"  # the emulated board's PlatformIO dev-platform, copied into each project
 APT_HINT = "apt-get install {} (or run scripts/bootstrap.sh)"
 
 
@@ -29,7 +30,13 @@ class QemuStm32(Platform):
         return f"QEMU {self.board.emulator.machine}"
 
     def platformio_platform(self) -> str:
-        return f"symlink://{data_dir('platforms') / self.board.platformio.platform}"
+        # the dev-platform travels inside the project: moving or deleting the checkout breaks nothing
+        return f"symlink://{PROJECT_PLATFORM}"
+
+    def static_files(self) -> dict[str, Path]:
+        root = data_dir("platforms") / self.board.platformio.platform
+        return {f"{PROJECT_PLATFORM}/{p.relative_to(root).as_posix()}": p for p in sorted(root.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts}
 
     def flash(self, project: Path, port: str | None) -> str:
         return "nothing to flash: QEMU loads the ELF when it starts"

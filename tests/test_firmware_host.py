@@ -114,6 +114,8 @@ def test_errors_are_reported_and_followed_by_ready(device: HostDevice) -> None:
         p.command("db", "abc"): "Insufficent number of hex digits",
         p.command("db", "zz"): "Invalid hex digit",
         p.command("infer", 0): "Inference iterations must be >0",
+        p.command("infer", 100001): "must be <=100000",
+        p.command("infer", 1, 100001): "must be <=100000",
         ("x" * 300 + "%").encode(): "Command too long",
         p.command("tinyml", "what"): "expected 'tinyml info|out|layers|exit'",
     }

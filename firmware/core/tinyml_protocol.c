@@ -157,6 +157,10 @@ static void cmd_infer(char **cursor) {
       tm_puts("e-[Inference warmup must be >=0]\r\n");
       return;
     }
+    if (n > TM_INFER_MAX || warmup > TM_INFER_MAX) {
+      tm_puts("e-[Inference iterations and warmup must be <=100000]\r\n");
+      return;
+    }
   }
   if (!runner_ready()) return;
   size_t in_len;

@@ -3,7 +3,11 @@ must match a device) and LiteRT (TensorFlow Lite's reference kernels)."""
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import sys
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -39,8 +43,46 @@ def tflm_arena_size(model: bytes) -> int:
 
 
 def tflm_arena_usage(model: bytes) -> ArenaUsage:
-    """TFLM's arena use, read from its allocation recorder. (Probing ever smaller arenas is not
-    an option: the interpreter crashes instead of failing when its tail allocations do not fit.)"""
+    """TFLM's arena use, read from its allocation recorder. TFLM trusts the flatbuffer it is given
+    (it has no verifier): a damaged model can crash the process, so on Linux the interpreter first
+    meets a model in a forked child, and a crash there is a one-line error here."""
+    if sys.platform != "linux":
+        return _arena_usage(model)
+    return _in_child(_arena_usage, model)
+
+
+def _in_child(fn: Callable[[bytes], ArenaUsage], model: bytes) -> ArenaUsage:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, send the pickled outcome, leave without any cleanup of the parent's state
+        code = 0
+        try:
+            os.close(read_fd)
+            try:
+                outcome: tuple[str, object] = ("ok", fn(model))
+            except ModelError as err:
+                outcome = ("error", str(err))
+            with os.fdopen(write_fd, "wb") as pipe:
+                pickle.dump(outcome, pipe)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        payload = pipe.read()  # EOF when the child ends, however it ends
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) or not payload:
+        why = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.waitstatus_to_exitcode(status)}"
+        raise ModelError(f"the TFLite Micro interpreter crashed on this model ({why}): the flatbuffer is damaged or "
+                         "not a model TFLite Micro can read; re-export it")
+    kind, value = pickle.loads(payload)
+    if kind == "error":
+        raise ModelError(str(value))
+    assert isinstance(value, ArenaUsage)
+    return value
+
+
+def _arena_usage(model: bytes) -> ArenaUsage:
     size = ARENA_PROBE_START
     while True:
         with capture_c_stderr() as log:

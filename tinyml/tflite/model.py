@@ -6,6 +6,7 @@ models through this module.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,18 @@ _DTYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UIN
 @cache
 def _enum_names(enum: type) -> dict[int, str]:
     return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
+
+MAX_ELEMENTS = 1 << 31  # no tensor of a microcontroller model comes near this
+# (fewest inputs, options required) of the operators tinyml's kernels read; others: one input
+OP_SHAPE = {"CONV_2D": (2, True), "DEPTHWISE_CONV_2D": (2, True), "FULLY_CONNECTED": (2, False),
+            "SOFTMAX": (1, True), "AVERAGE_POOL_2D": (1, True), "MAX_POOL_2D": (1, True), "ADD": (2, False),
+            "MEAN": (2, False), "PAD": (2, False), "TRANSPOSE_CONV": (3, True)}
+# the options class each of those operators must carry (when it carries any)
+OP_OPTIONS = {"CONV_2D": "Conv2DOptionsT", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptionsT",
+              "FULLY_CONNECTED": "FullyConnectedOptionsT", "SOFTMAX": "SoftmaxOptionsT",
+              "AVERAGE_POOL_2D": "Pool2DOptionsT", "MAX_POOL_2D": "Pool2DOptionsT", "ADD": "AddOptionsT",
+              "MEAN": "ReducerOptionsT", "PAD": "PadOptionsT", "TRANSPOSE_CONV": "TransposeConvOptionsT"}
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")  # input 1: constant weights
 
 
 @dataclass(frozen=True)
@@ -134,14 +147,66 @@ def parse_model(data: bytes, where: str = "<bytes>") -> TfliteModel:
         raise ModelError(f"{where} has no subgraph; re-export the model")
     g = m.subgraphs[0]
     buffers = list(m.buffers or [])
-    tensors = tuple(_tensor(i, t, buffers, data) for i, t in enumerate(g.tensors or []))
-    codes = [_opcode_name(c) for c in (m.operatorCodes or [])]
-    ops = tuple(Operator(i, codes[op.opcodeIndex], tuple(int(x) for x in op.inputs),
-                         tuple(int(x) for x in op.outputs), op.builtinOptions)
-                for i, op in enumerate(g.operators or []))
-    desc = m.description.decode() if isinstance(m.description, bytes) else str(m.description or "")
-    return TfliteModel(data, tensors, ops, tuple(int(i) for i in g.inputs), tuple(int(o) for o in g.outputs),
-                       int(m.version), desc, len(m.subgraphs))
+    part = "its tensors"
+    try:  # a corrupt model parses into nonsense: say which part does not hold together
+        tensors = tuple(_tensor(i, t, buffers, data) for i, t in enumerate(g.tensors or []))
+        part = "its operator codes"
+        codes = [_opcode_name(c) for c in (m.operatorCodes or [])]
+        ops = []
+        for i, op in enumerate(g.operators or []):
+            part = f"operator {i}"
+            ops.append(Operator(i, codes[op.opcodeIndex], tuple(int(x) for x in _ints(op.inputs)),
+                                tuple(int(x) for x in _ints(op.outputs)), op.builtinOptions))
+        part = "its description"
+        desc = m.description.decode() if isinstance(m.description, bytes) else str(m.description or "")
+        part = "its inputs and outputs"
+        model = TfliteModel(data, tensors, tuple(ops), tuple(int(i) for i in _ints(g.inputs)),
+                            tuple(int(o) for o in _ints(g.outputs)), int(m.version), desc, len(m.subgraphs))
+    except (IndexError, ValueError, KeyError, TypeError, OverflowError, UnicodeDecodeError) as err:
+        raise ModelError(f"{where} is a damaged TFLite flatbuffer: {part} ({_short(err)}); re-export the model"
+                         ) from err
+    _check_references(model, where)
+    return model
+
+
+def _ints(values: Any) -> list[int]:
+    return [] if values is None else [int(v) for v in values]
+
+
+def _short(err: Exception) -> str:
+    text = str(err).split("\n")[0][:80]
+    return f"{err.__class__.__name__}: {text}" if text else err.__class__.__name__
+
+
+def _check_references(model: TfliteModel, where: str) -> None:
+    """Every index inside the graph must name something that exists (an interpreter trusts them)."""
+    n = len(model.tensors)
+    for op in model.operators:
+        min_inputs, needs_options = OP_SHAPE.get(op.opcode, (1, False))
+        if len(op.inputs) < min_inputs or not op.outputs or op.inputs[0] < 0 or (needs_options
+                                                                                 and op.options is None):
+            raise ModelError(f"{where} is a damaged TFLite flatbuffer: operator {op.index} ({op.opcode}) has "
+                             f"{len(op.inputs)} inputs, {len(op.outputs)} outputs"
+                             f"{'' if op.options is not None else ' and no options'}; re-export the model")
+        expected = OP_OPTIONS.get(op.opcode)
+        if expected and op.options is not None and type(op.options).__name__ != expected:
+            raise ModelError(f"{where} is a damaged TFLite flatbuffer: operator {op.index} ({op.opcode}) carries "
+                             f"{type(op.options).__name__}; re-export the model")
+        bad = [t for t in op.inputs + op.outputs if not -1 <= t < n] + [t for t in op.outputs if t < 0]
+        if not bad and op.opcode in WEIGHTED and not model.tensors[op.inputs[1]].is_constant:
+            raise ModelError(f"{where} is a damaged TFLite flatbuffer: operator {op.index} ({op.opcode}) has no "
+                             "constant weights; re-export the model")
+        if bad:
+            raise ModelError(f"{where} is a damaged TFLite flatbuffer: operator {op.index} ({op.opcode}) refers to "
+                             f"tensor {bad[0]} of {n}; re-export the model")
+    for kind, indices in (("input", model.inputs), ("output", model.outputs)):
+        if not indices or any(not 0 <= t < n for t in indices):
+            raise ModelError(f"{where} is a damaged TFLite flatbuffer: its {kind} tensors {list(indices)} are not "
+                             f"among its {n} tensors; re-export the model")
+    for t in model.tensors:
+        if any(d < 0 for d in t.shape) or math.prod(t.shape) > MAX_ELEMENTS:
+            raise ModelError(f"{where} is a damaged TFLite flatbuffer: tensor {t.index} has shape {list(t.shape)}; "
+                             "re-export the model")
 
 
 def load_model(path: Path) -> TfliteModel:
@@ -159,6 +224,10 @@ def require_full_int8(model: TfliteModel, where: str = "model") -> None:
         if t.dtype != "INT8" or t.quant is None:
             raise ModelError(f"{where}: tensor '{t.name}' is {t.dtype}, not int8 — {kind}; convert it "
                              "with full-integer quantization (`tinyml quantize RUN`)")
+    for t in model.tensors:
+        if t.dtype == "INT8" and t.quant is None:
+            raise ModelError(f"{where}: int8 tensor {t.index} ('{t.name}') has no quantization parameters — a "
+                             "damaged or hand-edited model; re-export it with `tinyml quantize RUN`")
     for op in model.operators:
         if op.opcode == "SOFTMAX":
             q = model.tensors[op.inputs[0]].quant

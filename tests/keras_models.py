@@ -6,7 +6,8 @@ import numpy as np
 
 
 def convert(kind: str, units: int = 16) -> bytes:
-    """A tiny MLP-ish conv model as 'float', 'hybrid' (dynamic range) or 'int8' .tflite.
+    """A tiny MLP-ish conv model as 'float', 'hybrid' (dynamic range), 'int8' or 'float-io' (int8 inside,
+    float input and output) .tflite.
     ``units`` sizes a dense layer to make big models (about units * 490 weights)."""
     import keras
     import tensorflow as tf
@@ -24,6 +25,13 @@ def convert(kind: str, units: int = 16) -> bytes:
     if kind == "int8":
         return keras_to_int8(model, rep)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if kind == "hybrid":
+    if kind in ("hybrid", "float-io"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if kind == "float-io":
+        def representative() -> object:
+            for row in rep:
+                yield [row[None]]
+
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     return bytes(converter.convert())

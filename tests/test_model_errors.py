@@ -23,6 +23,11 @@ def test_float_model_is_refused(tmp_path: Path) -> None:
         analyze(parse_model(convert("float")))
 
 
+def test_int8_model_with_float_io_is_named_as_such() -> None:
+    with pytest.raises(ModelError, match=r"int8 model with float input/output \(QUANTIZE/DEQUANTIZE"):
+        analyze(parse_model(convert("float-io")))
+
+
 def test_hybrid_model_is_refused() -> None:
     with pytest.raises(ModelError, match=r"hybrid \(dynamic-range\) model"):
         analyze(parse_model(convert("hybrid")))

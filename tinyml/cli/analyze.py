@@ -43,4 +43,4 @@ def analyze(
             stdout.print(("[green]fits[/green] " if result.fit.fits else "") + result.fit.describe())
     if result.fit and not result.fit.fits:
         raise DoesNotFitError(f"model does not fit — {result.fit.describe()}; use a smaller model "
-                              "(e.g. --model dscnn-s), a bigger board or the other --runtime")
+                              "(e.g. `tinyml train kws --model dscnn-s`), a bigger board or the other --runtime")

@@ -219,7 +219,10 @@ def load_model(path: Path) -> TfliteModel:
 def require_full_int8(model: TfliteModel, where: str = "model") -> None:
     """Refuse float and hybrid models: every input, output and activation must be int8."""
     hybrid = any(t.is_constant and t.dtype == "INT8" for t in model.tensors)
-    kind = "a hybrid (dynamic-range) model" if hybrid else "a float model"
+    float_edges = any(op.opcode in ("QUANTIZE", "DEQUANTIZE") for op in model.operators) and any(
+        t.dtype == "INT8" and not t.is_constant for t in model.tensors)
+    kind = ("an int8 model with float input/output (QUANTIZE/DEQUANTIZE at its edges)" if float_edges
+            else "a hybrid (dynamic-range) model" if hybrid else "a float model")
     for t in model.input_tensors + model.output_tensors:
         if t.dtype != "INT8" or t.quant is None:
             raise ModelError(f"{where}: tensor '{t.name}' is {t.dtype}, not int8 — {kind}; convert it "

@@ -84,3 +84,22 @@ def test_unwritable_output_folders_are_one_line(tmp_path: Path, capsys: pytest.C
         err = capsys.readouterr().err
         assert "error: cannot write" in err and "/sys/tinyml-test" in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_training_refuses_keyword_classes_without_clips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tinyml.audio.wav import write_wav
+
+    from .conftest import tone
+
+    root = tmp_path / "sc"
+    for word in ("yes", "cat"):
+        (root / word).mkdir(parents=True)
+        write_wav(root / word / "aaa_nohash_0.wav", tone(300), 16000)
+    assert main(["train", "kws", "--data", str(root), "--out", str(tmp_path / "r1")]) == 1
+    err = capsys.readouterr().err
+    assert "no clips for keyword(s) down, go, left" in err and "--keywords yes" in err
+    assert not (tmp_path / "r1").exists()
+    (root / "cat" / "aaa_nohash_0.wav").unlink()
+    (root / "cat").rmdir()
+    assert main(["train", "kws", "--data", str(root), "--keywords", "yes", "--out", str(tmp_path / "r2")]) == 1
+    assert "one keyword (yes) and no other words" in capsys.readouterr().err

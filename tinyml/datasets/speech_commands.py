@@ -196,6 +196,14 @@ def scan(root: Path, keywords: tuple[str, ...] | None = None) -> DatasetIndex:
                            "a Speech Commands-layout folder or create one with `tinyml data synth-kws DIR`")
     if not words & set(index.keywords):
         raise DatasetError(f"{root} has keyword folders but no .wav files in them; the dataset is empty")
+    empty = [k for k in index.keywords if k not in words]
+    if empty:  # a class with no examples would be trained as if it existed
+        present = ", ".join(k for k in index.keywords if k in words)
+        raise DatasetError(f"{root} has no clips for keyword(s) {', '.join(empty)}; train on the keywords it has "
+                           f"(--keywords {present.replace(', ', ',')}) or add clips for them")
+    if len(index.keywords) == 1 and not words - set(index.keywords):
+        raise DatasetError(f"{root} holds one keyword ({index.keywords[0]}) and no other words: a spotter needs "
+                           "other words as _unknown_; add word folders (`tinyml data synth-kws` makes them)")
     return index
 
 

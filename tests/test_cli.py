@@ -103,3 +103,10 @@ def test_training_refuses_keyword_classes_without_clips(tmp_path: Path, capsys: 
     (root / "cat").rmdir()
     assert main(["train", "kws", "--data", str(root), "--keywords", "yes", "--out", str(tmp_path / "r2")]) == 1
     assert "one keyword (yes) and no other words" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--epochs", "0"], ["--epochs", "-1"], ["--runs", "0"], ["--per-word", "0"],
+                                    ["--samples", "0"]])
+def test_deploy_options_are_range_checked(option: list[str], tmp_path: Path) -> None:
+    assert main(["deploy", "kws", "--work", str(tmp_path / "w"), *option]) == 2  # usage error, nothing ran
+    assert not (tmp_path / "w").exists()

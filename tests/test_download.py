@@ -36,7 +36,7 @@ def test_download_verify_extract(tmp_path: Path) -> None:
     archive = Archive(path.as_uri(), digest, "sc.tar.gz")
     dest = download_speech_commands(tmp_path / "dataset", tmp_path / "cache", archive)
     assert (tmp_path / "cache" / "sc.tar.gz").is_file()
-    assert {c.word for c in scan(dest).clips} == {"yes", "no", "cat"}
+    assert {c.word for c in scan(dest, ("yes", "no")).clips} == {"yes", "no", "cat"}
     # a second call reuses what is there
     assert download_speech_commands(dest, tmp_path / "cache", archive) == dest
 

@@ -158,7 +158,7 @@ static void cmd_infer(char **cursor) {
       return;
     }
     if (n > TM_INFER_MAX || warmup > TM_INFER_MAX) {
-      tm_puts("e-[Inference iterations and warmup must be <=100000]\r\n");
+      tm_puts("e-[Inference iterations and warmup must be <=" TM_STR(TM_INFER_MAX) "]\r\n");
       return;
     }
   }

@@ -14,7 +14,11 @@ extern "C" {
 #define TM_CMD_MAX 256u
 /* Most inferences (and warm-ups) one `infer` may run: a mistyped count must not lock the board
  * for hours with no way to interrupt it. */
-#define TM_INFER_MAX 100000L
+#ifndef TM_INFER_MAX
+#define TM_INFER_MAX 100000
+#endif
+#define TM_STR_(x) #x
+#define TM_STR(x) TM_STR_(x)
 #define TM_FIRMWARE_VERSION "tinyml firmware 0.1"
 
 /* Initialise the runtime and print the greeting (m-init-done, m-ready). */

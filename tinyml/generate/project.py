@@ -110,7 +110,7 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     _prepare_out(out, force)
     facts = model_facts(Path(model_path), name, labels)
     placement = platform.place(load_model(Path(model_path)), runtime, weights=weights, name=facts.name,
-                               source_name=facts.source_name, where=str(model_path))
+                               source_name=facts.source_name, where=str(model_path), tflm_arena=facts.host_arena)
     if not placement.fit.fits:
         raise _refuse(facts, placement.fit)
     arena = placement.need.arena_bytes

@@ -113,8 +113,10 @@ class Platform:
         return CORTEX_M_FLAGS.get(self.board.core)
 
     # ---- fit -----------------------------------------------------------------------------------
-    def place(self, model: TfliteModel, runtime: str, **kwargs: str) -> Placement:
-        return place(self.board, model, runtime, **kwargs)
+    def place(self, model: TfliteModel, runtime: str, *, weights: str = "auto", name: str = "model",
+              source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None) -> Placement:
+        return place(self.board, model, runtime, weights=weights, name=name, source_name=source_name, where=where,
+                     tflm_arena=tflm_arena)
 
     def fits(self, need: MemoryNeed) -> bool:
         return fit(self.board, need).fits

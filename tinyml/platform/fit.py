@@ -86,13 +86,14 @@ class Placement:
 
 
 def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "auto", name: str = "model",
-          source_name: str = "model.tflite", where: str = "model") -> Placement:
+          source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None) -> Placement:
     """Size ``model`` for ``runtime`` on ``board``. The native runtime takes int16 weights (fastest)
-    when they fit and int8 otherwise (``weights="auto"``)."""
+    when they fit and int8 otherwise (``weights="auto"``). ``tflm_arena``: the TFLM host measurement
+    when the caller has it already (it costs an interpreter run)."""
     check_runtime(runtime)
     input_bytes = model.input_tensors[0].elements
     if runtime != "native":
-        host_arena = tflm_arena_size(model.data)
+        host_arena = tflm_arena if tflm_arena is not None else tflm_arena_size(model.data)
         need = MemoryNeed(runtime, len(model.data), arena_with_margin(host_arena), input_bytes)
         return Placement(need, fit(board, need), None, host_arena)
     if weights not in WEIGHT_LAYOUTS:

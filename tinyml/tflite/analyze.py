@@ -55,17 +55,17 @@ def op_macs(model: TfliteModel, op: Operator) -> int:
 
 def analyze(model: TfliteModel, board: Board | None = None, where: str = "model", runtime: str = "native") -> Analysis:
     require_full_int8(model, where)
+    arena = tflm_arena_size(model.data)
     placement = None
     if board is not None:
         from tinyml.platform import platform_for
 
-        placement = platform_for(board).place(model, runtime, where=where)
+        placement = platform_for(board).place(model, runtime, where=where, tflm_arena=arena)
     ops = []
     for op in model.operators:
         params = sum(model.tensors[i].elements for i in op.inputs if i >= 0 and model.tensors[i].is_constant)
         ops.append(OpCost(op.index, op.opcode, model.tensors[op.outputs[0]].shape, op_macs(model, op), params))
     activations = [t for t in model.tensors if not t.is_constant]
-    arena = tflm_arena_size(model.data)
     return Analysis(
         ops=tuple(ops),
         macs=sum(o.macs for o in ops),

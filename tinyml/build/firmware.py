@@ -53,7 +53,8 @@ def require_project_model(project: Path, model: Path) -> None:
                           f"project has {expected[:12]}…); pass that model, or run `tinyml generate` with this one")
 
 
-def _first_error(log: str) -> str:
+def first_error(log: str) -> str:
+    """The line of a build log that says what went wrong (compiler, linker or PlatformIO)."""
     for line in log.splitlines():
         low = line.lower()
         if "error:" in low or "fatal" in low or "undefined reference" in low or "overflowed" in low:
@@ -78,7 +79,7 @@ def run_pio(project: Path, args: list[str], deadline_s: float, what: str) -> str
         hint = ""
         if "HTTPClientError" in log or "Could not resolve" in log:
             hint = " (PlatformIO needs the internet to install this board's platform once)"
-        raise BuildError(f"{what} failed: {_first_error(log)}{hint}; full log: {log_path}")
+        raise BuildError(f"{what} failed: {first_error(log)}{hint}; full log: {log_path}")
     return log
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from tinyml import console
 from tinyml.boards import Board
 from tinyml.build.elf import ElfSizes, elf_sizes
+from tinyml.build.firmware import first_error
 from tinyml.build.tflm import EXCLUDED, TFLM_PIN, cache_root, define_flags, export_tflm, include_flags
 from tinyml.errors import TinymlError, ToolMissingError
 from tinyml.resources import data_dir
@@ -63,13 +64,7 @@ def _compile_all(jobs: list[list[str]]) -> None:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for cmd, result in zip(jobs, pool.map(run, jobs), strict=True):
             if result.returncode != 0:
-                raise TinymlError(f"compiling {Path(cmd[-3]).name} failed: {_first_error(result.stderr)}")
-
-
-def _first_error(log: str) -> str:
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or ["no output"])[0][:200]
+                raise TinymlError(f"compiling {Path(cmd[-3]).name} failed: {first_error(result.stderr)}")
 
 
 def tflm_library(core: str, cpu_flags: tuple[str, ...], work: Path) -> Path:
@@ -122,5 +117,5 @@ def link_check(project: Path, board: Board, runtime: str, cpu_flags: tuple[str, 
                            "-Wl,--gc-sections", *map(str, objects), *libs, "-lm", "-o", str(elf)],
                           capture_output=True, text=True, timeout=LINK_DEADLINE_S)
     if link.returncode != 0:
-        raise TinymlError(f"linking for {board.id} failed: {_first_error(link.stderr)}")
+        raise TinymlError(f"linking for {board.id} failed: {first_error(link.stderr)}")
     return LinkCheck(board, runtime, elf, elf_sizes(elf))

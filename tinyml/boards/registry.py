@@ -67,6 +67,10 @@ class Board:
     source: Path
 
     @property
+    def clock_hz(self) -> int:
+        return self.clock_mhz * 1_000_000
+
+    @property
     def model_flash_budget(self) -> int:
         """Flash left for model weights and the inference code after the firmware reserve."""
         return self.flash_bytes - self.reserve_flash_bytes

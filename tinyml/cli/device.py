@@ -67,7 +67,7 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
         raise TinymlError("give a built project, or --port and --board for a board that is already flashed")
     with console.status(f"benchmarking on {target_board.id}"), session_for(target_board, elf, port) as session:
         result = run_bench(session, runs, target_board.id, elf_sizes(elf) if elf else None,
-                           clock_hz=target_board.clock_mhz * 1_000_000)
+                           clock_hz=target_board.clock_hz)
     from rich.markdown import Markdown
 
     console.print(Markdown(result.to_markdown()))  # shown before writing: a read-only folder loses nothing

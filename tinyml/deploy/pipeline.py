@@ -176,7 +176,7 @@ def _deploy(cfg: DeployConfig) -> DeployReport:
     x, y, what = _validation_inputs(run, run.int8_model, cfg.validate_samples)
     with session_for(cfg.board, firmware.elf, cfg.port) as session:
         result: BenchResult = bench(session, cfg.bench_runs, cfg.board.id, firmware.sizes,
-                                    clock_hz=cfg.board.clock_mhz * 1_000_000)
+                                    clock_hz=cfg.board.clock_hz)
         check: ValidationResult = validate(session, run.int8_model.read_bytes(), x, cfg.board.id, y, what)
     _stage(report, "measure", t)
     out = cfg.work / "report"

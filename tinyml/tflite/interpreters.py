@@ -3,11 +3,10 @@ must match a device) and LiteRT (TensorFlow Lite's reference kernels)."""
 
 from __future__ import annotations
 
-import os
-import pickle
+import json
 import re
+import subprocess
 import sys
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from tinyml.errors import ModelError
 ARENA_PROBE_START = 1 << 20
 ARENA_SEARCH_MAX = 256 << 20
 ARENA_MARGIN = 1024
+PROBE_DEADLINE_S = 120.0  # a fresh process allocating the largest model tinyml accepts
 
 
 def _tflm(model: bytes, arena_size: int):
@@ -44,42 +44,33 @@ def tflm_arena_size(model: bytes) -> int:
 
 def tflm_arena_usage(model: bytes) -> ArenaUsage:
     """TFLM's arena use, read from its allocation recorder. TFLM trusts the flatbuffer it is given
-    (it has no verifier): a damaged model can crash the process, so on Linux the interpreter first
-    meets a model in a forked child, and a crash there is a one-line error here."""
-    if sys.platform != "linux":
-        return _arena_usage(model)
-    return _in_child(_arena_usage, model)
-
-
-def _in_child(fn: Callable[[bytes], ArenaUsage], model: bytes) -> ArenaUsage:
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: run, send the pickled outcome, leave without any cleanup of the parent's state
-        code = 0
-        try:
-            os.close(read_fd)
-            try:
-                outcome: tuple[str, object] = ("ok", fn(model))
-            except ModelError as err:
-                outcome = ("error", str(err))
-            with os.fdopen(write_fd, "wb") as pipe:
-                pickle.dump(outcome, pipe)
-        except BaseException:
-            code = 1
-        os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        payload = pipe.read()  # EOF when the child ends, however it ends
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status) or not payload:
-        why = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.waitstatus_to_exitcode(status)}"
+    (it has no verifier): a damaged model can crash the process, so the interpreter first meets a
+    model in a fresh Python process (not a fork: a fork of a process running TensorFlow's threads
+    can itself crash), and a crash there is a one-line error here."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tinyml.tflite.interpreters"], input=model,
+                              capture_output=True, timeout=PROBE_DEADLINE_S)
+    except subprocess.TimeoutExpired as err:
+        raise ModelError(f"the TFLite Micro interpreter did not finish allocating this model within "
+                         f"{PROBE_DEADLINE_S:.0f} s; the flatbuffer is damaged — re-export it") from err
+    if proc.returncode != 0 or not proc.stdout:
+        why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
         raise ModelError(f"the TFLite Micro interpreter crashed on this model ({why}): the flatbuffer is damaged or "
                          "not a model TFLite Micro can read; re-export it")
-    kind, value = pickle.loads(payload)
-    if kind == "error":
-        raise ModelError(str(value))
-    assert isinstance(value, ArenaUsage)
-    return value
+    answer = json.loads(proc.stdout)
+    if "error" in answer:
+        raise ModelError(answer["error"])
+    return ArenaUsage(answer["total"], answer["head"], answer["tail"])
+
+
+def _probe_main() -> None:
+    """``python -m tinyml.tflite.interpreters`` < model: its arena use as JSON on stdout."""
+    try:
+        usage = _arena_usage(sys.stdin.buffer.read())
+        answer: dict[str, object] = {"total": usage.total, "head": usage.head, "tail": usage.tail}
+    except ModelError as err:
+        answer = {"error": str(err)}
+    sys.stdout.write(json.dumps(answer))
 
 
 def _arena_usage(model: bytes) -> ArenaUsage:
@@ -154,3 +145,7 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (q.astype(np.float32) - zero_point) * scale
+
+
+if __name__ == "__main__":
+    _probe_main()

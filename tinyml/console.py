@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import termios
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -61,9 +62,28 @@ def progress_columns(width: int) -> tuple[ProgressColumn, ...]:
 @contextmanager
 def progress(transient: bool = False) -> Iterator[Progress]:
     """A Rich progress display on the shared console."""
-    with Progress(*progress_columns(console.width), console=console, transient=transient,
-                  expand=console.width < NARROW) as bar:
+    with _no_control_echo(), Progress(*progress_columns(console.width), console=console, transient=transient,
+                                      expand=console.width < NARROW) as bar:
         yield bar
+
+
+@contextmanager
+def _no_control_echo() -> Iterator[None]:
+    """Keep the terminal from echoing keys (Ctrl-C as ``^C``) while a live display is drawn: the echo
+    moves the cursor (onto a new line when the progress line fills the width), so the display's
+    last redraw lands one line low and repeats the line above it."""
+    fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
+    if fd is None or not console.is_terminal:
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)  # lflags: keys typed meanwhile are not drawn either
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 @contextmanager

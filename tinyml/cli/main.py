@@ -63,11 +63,16 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """From data to a measured int8 model running on a microcontroller."""
 
 
+INTERRUPTED = 130  # the shell's code for a command ended by SIGINT
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not for users
     try:
         result = app(args=argv, prog_name="tinyml", standalone_mode=False)
+        if result == INTERRUPTED:  # Typer turns Ctrl-C inside a command into this exit code
+            return _interrupted()
         return result if isinstance(result, int) else 0
     except TinymlError as err:
         console.print(f"[bold red]error:[/bold red] {err}", soft_wrap=True)
@@ -87,9 +92,13 @@ def main(argv: list[str] | None = None) -> int:
                       "with free space", soft_wrap=True)
         return 1
     except (typer.Abort, KeyboardInterrupt):
-        console.print("[red]interrupted[/red] — run the same command again: training and deploy resume where "
-                      "they stopped (finished epochs and stages are kept)", soft_wrap=True)
-        return 130
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    console.print("[red]interrupted[/red] — run the same command again: training and deploy resume where "
+                  "they stopped (finished epochs and stages are kept)", soft_wrap=True)
+    return INTERRUPTED
 
 
 if __name__ == "__main__":

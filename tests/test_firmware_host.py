@@ -117,7 +117,7 @@ def test_errors_are_reported_and_followed_by_ready(device: HostDevice) -> None:
         p.command("infer", 100001): "must be <=100000",
         p.command("infer", 1, 100001): "must be <=100000",
         ("x" * 300 + "%").encode(): "Command too long",
-        p.command("tinyml", "what"): "expected 'tinyml info|out|layers|exit'",
+        p.command("tinyml", "what"): "expected 'tinyml info|in|out|layers|exit'",
     }
     for cmd, message in cases.items():
         events = device.send(cmd)

@@ -6,11 +6,24 @@
 #include "tinyml_model_config.h"
 #include "tinyml_port.h"
 #include "tinyml_runner.h"
+#ifdef TM_HAS_FRONTEND
+#include "tinyml_frontend.h"
+/* The loaded bytes are either the model's int8 input or a raw clip (int16 PCM) for the front end. */
+#define TM_DB_BYTES (TM_FE_AUDIO_BYTES > TM_INPUT_BYTES ? TM_FE_AUDIO_BYTES : TM_INPUT_BYTES)
+#define TM_FRONTEND_WORD "|frontend"
+#else
+#define TM_DB_BYTES TM_INPUT_BYTES
+#define TM_FRONTEND_WORD ""
+#endif
 
 static char g_cmd[TM_CMD_MAX + 1];
 static size_t g_cmd_len;
 static int g_cmd_overflow;
-static int8_t g_db[TM_INPUT_BYTES];
+static union {
+  int8_t bytes[TM_DB_BYTES];
+  int16_t pcm[(TM_DB_BYTES + 1u) / 2u]; /* aligned for the front end */
+} g_db_store;
+#define g_db g_db_store.bytes
 static size_t g_db_size;
 static size_t g_db_pos;
 static int g_runner_status = -1;
@@ -117,6 +130,17 @@ static void print_outputs(void) {
   tm_puts("]\r\n");
 }
 
+static void print_input(void) {
+  size_t n;
+  const int8_t *in = tm_runner_input(&n);
+  tm_puts("m-tinyml-in-[");
+  for (size_t i = 0; i < n; ++i) {
+    if (i) tm_puts(",");
+    tm_put_i32(in[i]);
+  }
+  tm_puts("]\r\n");
+}
+
 static void print_raw_outputs(void) {
   size_t n;
   const int8_t *out = tm_runner_output(&n);
@@ -143,6 +167,29 @@ static int invoke_timed(uint64_t *ticks) {
   return status;
 }
 
+/* A raw clip is loaded (the front end computes the model's input from it). */
+static int audio_loaded(void) {
+#ifdef TM_HAS_FRONTEND
+  return g_db_size == TM_FE_AUDIO_BYTES && g_db_pos == g_db_size;
+#else
+  return 0;
+#endif
+}
+
+/* Fill the model's input from the loaded bytes: a copy, or the front end over a raw clip. */
+static void load_input(int8_t *input, size_t in_len, uint64_t *frontend_ticks) {
+#ifdef TM_HAS_FRONTEND
+  if (audio_loaded()) {
+    uint64_t start = clock_now();
+    tm_fe_clip(g_db_store.pcm, input);
+    *frontend_ticks += clock_now() - start;
+    return;
+  }
+#endif
+  (void)frontend_ticks;
+  memcpy(input, g_db, in_len < g_db_pos ? in_len : g_db_pos);
+}
+
 static void cmd_infer(char **cursor) {
   long n = 1, warmup = 0;
   char *arg = next_token(cursor);
@@ -165,28 +212,32 @@ static void cmd_infer(char **cursor) {
   if (!runner_ready()) return;
   size_t in_len;
   int8_t *input = tm_runner_input(&in_len);
-  memcpy(input, g_db, in_len < g_db_pos ? in_len : g_db_pos);
-  uint64_t ticks = 0;
+  uint64_t ticks = 0, frontend_ticks = 0;
   tm_puts("m-warmup-start-");
   tm_put_u64((uint64_t)warmup);
   tm_puts("\r\n");
   for (long i = 0; i < warmup; ++i) {
-    memcpy(input, g_db, in_len < g_db_pos ? in_len : g_db_pos);
+    load_input(input, in_len, &frontend_ticks);
     if (invoke_timed(&ticks) != 0) goto failed;
   }
   tm_puts("m-warmup-done\r\nm-infer-start-");
   tm_put_u64((uint64_t)n);
   tm_puts("\r\n");
-  ticks = 0;
+  ticks = frontend_ticks = 0;
   lap();
   for (long i = 0; i < n; ++i) {
-    memcpy(input, g_db, in_len < g_db_pos ? in_len : g_db_pos);
+    load_input(input, in_len, &frontend_ticks);
     if (invoke_timed(&ticks) != 0) goto failed;
   }
   lap();
   tm_puts("m-infer-done\r\nm-tinyml-infer-ticks-");
   tm_put_u64(ticks);
   tm_puts("\r\n");
+  if (audio_loaded()) {
+    tm_puts("m-tinyml-frontend-ticks-");
+    tm_put_u64(frontend_ticks);
+    tm_puts("\r\n");
+  }
   print_outputs();
   print_raw_outputs();
   return;
@@ -240,6 +291,44 @@ static void cmd_db(char **cursor) {
   }
 }
 
+#ifdef TM_HAS_FRONTEND
+/* `tinyml frontend N`: the streaming front end's cost over N strides of pseudo-random audio
+ * generated here (no transfer needed): one frame per stride, the window and feature ring slid as
+ * `listen` does. The first window is filled before the clock starts. */
+static void cmd_frontend(char **cursor) {
+  static tm_fe_stream_t stream;
+  static int16_t chunk[TM_FE_WINDOW];
+  char *arg = next_token(cursor);
+  long strides = arg ? parse_count(arg) : 49;
+  if (strides <= 0 || strides > TM_INFER_MAX) {
+    tm_puts("e-[tinyml frontend: strides must be 1.." TM_STR(TM_INFER_MAX) "]\r\n");
+    return;
+  }
+  uint32_t seed = 12345u;
+  tm_fe_stream_reset(&stream);
+  uint64_t ticks = 0;
+  size_t frames = 0;
+  for (long i = -1; i < strides; ++i) {
+    const size_t n = i < 0 ? TM_FE_WINDOW : TM_FE_STRIDE;
+    for (size_t k = 0; k < n; ++k) {
+      seed = seed * 1664525u + 1013904223u;
+      chunk[k] = (int16_t)((int32_t)(seed >> 16) - 32768) / 8; /* white noise at -18 dBFS peak */
+    }
+    const uint64_t start = clock_now();
+    const size_t made = tm_fe_stream_push(&stream, chunk, n);
+    if (i >= 0) {
+      ticks += clock_now() - start;
+      frames += made;
+    }
+  }
+  tm_puts("m-tinyml-frontend-ticks-");
+  tm_put_u64(ticks);
+  tm_puts("\r\nm-tinyml-frontend-frames-");
+  tm_put_u64(frames);
+  tm_puts("\r\n");
+}
+#endif
+
 static void cmd_tinyml(char **cursor) {
   char *sub = next_token(cursor);
   if (sub && strcmp(sub, "info") == 0) {
@@ -262,9 +351,22 @@ static void cmd_tinyml(char **cursor) {
     tm_put_u64(tm_port_ticks_hz());
     tm_puts("\r\nm-tinyml-info-tick-unit-");
     tm_puts(tm_port_tick_unit());
+    tm_puts("\r\nm-tinyml-info-audio-");
+#ifdef TM_HAS_FRONTEND
+    tm_put_u64(TM_FE_AUDIO_BYTES);
+#else
+    tm_put_u64(0u);
+#endif
     tm_puts("\r\n");
   } else if (sub && strcmp(sub, "out") == 0) {
     if (runner_ready()) print_raw_outputs();
+  } else if (sub && strcmp(sub, "in") == 0) {
+    if (runner_ready()) {
+      size_t in_len;
+      uint64_t frontend_ticks = 0;
+      load_input(tm_runner_input(&in_len), in_len, &frontend_ticks);
+      print_input();
+    }
   } else if (sub && strcmp(sub, "layers") == 0) {
     for (size_t i = 0; i < tm_runner_layer_count(); ++i) {
       tm_puts("m-tinyml-layer-");
@@ -275,11 +377,15 @@ static void cmd_tinyml(char **cursor) {
       tm_put_u64(tm_runner_layer_ticks(i));
       tm_puts("\r\n");
     }
+#ifdef TM_HAS_FRONTEND
+  } else if (sub && strcmp(sub, "frontend") == 0) {
+    cmd_frontend(cursor);
+#endif
   } else if (sub && strcmp(sub, "exit") == 0) {
     tm_puts("m-tinyml-bye\r\n");
     tm_port_exit(0);
   } else {
-    tm_puts("e-[tinyml: expected 'tinyml info|out|layers|exit']\r\n");
+    tm_puts("e-[tinyml: expected 'tinyml info|in|out|layers" TM_FRONTEND_WORD "|exit']\r\n");
   }
 }
 
@@ -310,7 +416,7 @@ static void run_command(char *line) {
     cmd_tinyml(&cursor);
   } else if (strcmp(cmd, "help") == 0) {
     tm_puts(TM_FIRMWARE_VERSION "\r\nname, profile, timestamp, db load N, db HEX, db print, infer N [W], results,"
-            " tinyml info|out|layers|exit\r\n");
+            " tinyml info|in|out|layers" TM_FRONTEND_WORD "|exit\r\n");
   } else {
     tm_puts("e-[Unknown command: ");
     tm_puts(cmd);

@@ -48,6 +48,14 @@ INPUT_SHAPE = (N_FRAMES, N_MFCC, 1)
 
 _CHUNK = 1024  # clips per FFT batch (bounds memory at ~100 MB)
 
+CONFIG_KEYS = ("SAMPLE_RATE", "CLIP_SAMPLES", "WINDOW", "STRIDE", "FFT_SIZE", "N_MEL", "LOW_HZ", "HIGH_HZ",
+               "LOG_OFFSET", "N_MFCC", "N_FRAMES")
+
+
+def config() -> dict[str, float | int]:
+    """The front end's constants, as a training run records them (``run.json`` ``front_end``)."""
+    return {k: globals()[k] for k in CONFIG_KEYS}
+
 
 def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)

@@ -101,11 +101,11 @@ def link_check(project: Path, board: Board, runtime: str, cpu_flags: tuple[str, 
     work = Path(project) / ".pio" / "offline-check"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    runtime_dir = src / "tinyml" / "runtime"
+    runtime_dir, frontend_dir = src / "tinyml" / "runtime", src / "tinyml" / "frontend"
     sources = [*sorted(src.glob("*.c")), *sorted(src.glob("*.cc")), *sorted((src / "tinyml" / "core").glob("*.c")),
-               *sorted(runtime_dir.glob("*.c")), *sorted(runtime_dir.glob("*.cc")),
+               *sorted(runtime_dir.glob("*.c")), *sorted(runtime_dir.glob("*.cc")), *sorted(frontend_dir.glob("*.c")),
                data_dir("firmware") / "ports" / "host" / "tinyml_port_host.c"]  # stands in for the vendor driver
-    flags = [*cpu_flags, *COMMON, f"-I{src}", f"-I{src / 'tinyml/core'}", f"-I{runtime_dir}"]
+    flags = [*cpu_flags, *COMMON, f"-I{src}", f"-I{src / 'tinyml/core'}", f"-I{runtime_dir}", f"-I{frontend_dir}"]
     libs: list[str] = []
     if runtime == "tflm":
         flags += include_flags(export_tflm())

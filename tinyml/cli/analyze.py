@@ -21,11 +21,15 @@ def analyze(
     `tinyml generate` applies, for --runtime)."""
     from tinyml.boards import get_board
     from tinyml.errors import DoesNotFitError
+    from tinyml.generate.frontend import front_end_for
     from tinyml.tflite.analyze import analyze as run_analysis
     from tinyml.tflite.model import load_model
 
     target = get_board(board) if board else None
-    result = run_analysis(load_model(model), target, where=str(model), runtime=runtime)
+    parsed = load_model(model)
+    front_end = front_end_for(model, parsed.input_tensors[0]) if parsed.input_tensors else None
+    result = run_analysis(parsed, target, where=str(model), runtime=runtime,
+                          front_end=front_end.need if front_end else None)
     if as_json:
         print(json.dumps(asdict(result) | {"fits": result.fit.fits if result.fit else None}, indent=2))
     else:

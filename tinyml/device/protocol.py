@@ -78,6 +78,21 @@ class InferTicks(Event):
 
 
 @dataclass(frozen=True)
+class FrontEndTicks(Event):
+    ticks: int  # port timer ticks the audio front end took for all timed runs
+
+
+@dataclass(frozen=True)
+class FrontEndFrames(Event):
+    count: int  # frames (strides) a `tinyml frontend` measurement computed
+
+
+@dataclass(frozen=True)
+class RawInputs(Event):
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Results(Event):
     values: tuple[float, ...]
 
@@ -130,6 +145,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = tuple((re.compile(p
     (r"m-load-done", LoadDone),
     (r"m-(?P<phase>warmup-start|warmup-done|infer-start|infer-done)(?:-(?P<count>\d+))?", Phase),
     (r"m-tinyml-infer-ticks-(?P<ticks>\d+)", InferTicks),
+    (r"m-tinyml-frontend-ticks-(?P<ticks>\d+)", FrontEndTicks),
+    (r"m-tinyml-frontend-frames-(?P<count>\d+)", FrontEndFrames),
+    (r"m-tinyml-in-\[(?P<values>(?:-?\d+(?:,-?\d+)*)?)\]", RawInputs),
     (rf"m-results-\[(?P<values>(?:{_NUM}(?:,{_NUM})*)?)\]", Results),
     (r"m-tinyml-out-\[(?P<values>(?:-?\d+(?:,-?\d+)*)?)\]", RawOutputs),
     (r"m-tinyml-info-(?P<key>ticks-hz|tick-unit|[a-z]+)-(?P<value>\S+)", Info),
@@ -149,7 +167,7 @@ def parse_line(raw: str) -> Event:
             continue
         g = match.groupdict()
         line = match.group(0)  # the message without whatever junk preceded it
-        if kind in (Results, RawOutputs):
+        if kind in (Results, RawOutputs, RawInputs):
             cast = float if kind is Results else int
             return kind(line, tuple(cast(v) for v in g["values"].split(",") if v))  # type: ignore[call-arg]
         if kind is BufferLine:
@@ -196,6 +214,7 @@ class Inference:
     ticks: int | None  # port timer ticks for all runs (tinyml extension)
     results: tuple[float, ...]
     raw: tuple[int, ...] | None
+    frontend_ticks: int | None = None  # the audio front end's ticks for all runs (raw audio loaded)
 
 
 def errors_in(events: Iterable[Event]) -> list[str]:
@@ -214,7 +233,27 @@ def inference(events: list[Event]) -> Inference:
                             "check the firmware and the serial connection")
     ticks = next((e.ticks for e in events if isinstance(e, InferTicks)), None)
     raw = next((e.values for e in events if isinstance(e, RawOutputs)), None)
-    return Inference(starts[0] or 1, laps[1] - laps[0], ticks, results[-1].values, raw)
+    frontend = next((e.ticks for e in events if isinstance(e, FrontEndTicks)), None)
+    return Inference(starts[0] or 1, laps[1] - laps[0], ticks, results[-1].values, raw, frontend)
+
+
+def frontend_cost(events: list[Event]) -> tuple[int, int]:
+    """(ticks, strides) of a `tinyml frontend N` response."""
+    if errs := errors_in(events):
+        raise ProtocolError(f"the device reported: {errs[0]}")
+    ticks = next((e.ticks for e in events if isinstance(e, FrontEndTicks)), None)
+    frames = next((e.count for e in events if isinstance(e, FrontEndFrames)), None)
+    if ticks is None or not frames:
+        raise ProtocolError("incomplete `tinyml frontend` response (expected front-end ticks and frames)")
+    return ticks, frames
+
+
+def raw_inputs(events: Iterable[Event]) -> tuple[int, ...]:
+    """The model input of a `tinyml in` response."""
+    found = [e.values for e in events if isinstance(e, RawInputs)]
+    if not found:
+        raise ProtocolError("no m-tinyml-in line in the response; the firmware predates `tinyml in`: regenerate it")
+    return found[-1]
 
 
 def info(events: Iterable[Event]) -> dict[str, str]:

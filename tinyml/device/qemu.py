@@ -64,6 +64,8 @@ def qemu_command(board: Board, elf: Path, port: int | None) -> list[str]:
 
 
 class QemuTarget(Target):
+    lossless_input = True  # QEMU's UART takes the next byte only when the guest has read the last
+
     def __init__(self, board: Board, elf: Path) -> None:
         if board.emulator is None:
             raise DeviceError(f"board {board.id} has no emulator; use a serial port (--port)")

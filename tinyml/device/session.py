@@ -24,6 +24,7 @@ class DeviceInfo:
     output_bytes: int
     ticks_hz: int
     tick_unit: str
+    audio_bytes: int = 0  # a raw clip the firmware's audio front end takes (0: no front end)
 
 
 class Session:
@@ -63,6 +64,17 @@ class Session:
     def send(self, cmd: bytes, deadline_s: float | None = None) -> list[p.Event]:
         """One command's response (the events up to and including m-ready)."""
         self.target.write(cmd)
+        return self._response(cmd, deadline_s)
+
+    def send_all(self, cmds: list[bytes]) -> list[list[p.Event]]:
+        """Several commands' responses; pipelined when the link cannot drop input (the emulator),
+        one answer at a time otherwise (a board's UART has no room for a second command)."""
+        if not self.target.lossless_input:
+            return [self.send(cmd) for cmd in cmds]
+        self.target.write(b"".join(cmds))
+        return [self._response(cmd, None) for cmd in cmds]
+
+    def _response(self, cmd: bytes, deadline_s: float | None) -> list[p.Event]:
         allowed = deadline_s if deadline_s is not None else self.response_deadline_s
         until = deadline(allowed)
         events: list[p.Event] = []
@@ -94,14 +106,15 @@ class Session:
         values = p.info(self.send(p.command("tinyml", "info")))
         try:
             return DeviceInfo(values["runtime"], values["model"], int(values["arena"]), int(values["input"]),
-                              int(values["output"]), int(values["ticks-hz"]), values["tick-unit"])
+                              int(values["output"]), int(values["ticks-hz"]), values["tick-unit"],
+                              int(values.get("audio", "0")))
         except (KeyError, ValueError) as err:
             raise DeviceError(f"{self.target.name} answered `tinyml info` without {err}; is this tinyml firmware?"
                               ) from err
 
     def load(self, data: bytes) -> None:
-        for cmd in p.load_commands(data):
-            if errs := p.errors_in(self.send(cmd)):
+        for response in self.send_all(p.load_commands(data)):
+            if errs := p.errors_in(response):
                 raise DeviceError(f"the device refused the input: {errs[0]}")
 
     def infer(self, runs: int = 1, warmup: int = 0, deadline_s: float | None = None) -> p.Inference:
@@ -114,6 +127,25 @@ class Session:
         if result.raw is None:
             raise DeviceError("the firmware did not report raw outputs (m-tinyml-out); update it")
         return np.array(result.raw, dtype=np.int8)
+
+    def run_audio(self, pcm: np.ndarray, deadline_s: float | None = None) -> tuple[np.ndarray, p.Inference]:
+        """Load one raw clip (int16 samples), run front end + model once; returns the int8 features
+        the device computed and the inference (raw outputs, front-end ticks)."""
+        self.load(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+        features = self.features()
+        result = self.infer(1, 0, deadline_s)
+        if result.frontend_ticks is None or result.raw is None:
+            raise DeviceError("the device ran the clip without its audio front end; the firmware has none "
+                              "(generate it from a `tinyml train kws` run)")
+        return features, result
+
+    def features(self) -> np.ndarray:
+        """The model input the firmware computes from the loaded bytes (the front end over a raw clip)."""
+        return np.array(p.raw_inputs(self.send(p.command("tinyml", "in"))), dtype=np.int8)
+
+    def frontend_cost(self, strides: int = 49) -> tuple[int, int]:
+        """(ticks, strides): the streaming audio front end over ``strides`` 20 ms strides."""
+        return p.frontend_cost(self.send(p.command("tinyml", "frontend", strides)))
 
     def layers(self) -> list[p.Layer]:
         return p.layers(self.send(p.command("tinyml", "layers")))

@@ -31,6 +31,9 @@ class Target(ABC):
 
     name: str
     _lines: LineBuffer
+    # True when the link cannot drop bytes the firmware has not read yet (the emulator's UART holds
+    # its socket back): commands may then be pipelined instead of sent one answer at a time.
+    lossless_input: bool = False
 
     @property
     def bytes_received(self) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from tinyml import console
 from tinyml.boards import Board
 from tinyml.errors import DoesNotFitError, TinymlError
+from tinyml.generate.frontend import front_end_for
 from tinyml.generate.ops import OpRegistration, registrations
 from tinyml.generate.render import c_identifier, render
 from tinyml.platform import platform_for
@@ -109,8 +110,10 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     out = Path(out)
     _prepare_out(out, force)
     facts = model_facts(Path(model_path), name, labels)
+    front_end = front_end_for(Path(model_path), facts.input)
     placement = platform.place(load_model(Path(model_path)), runtime, weights=weights, name=facts.name,
-                               source_name=facts.source_name, where=str(model_path), tflm_arena=facts.host_arena)
+                               source_name=facts.source_name, where=str(model_path), tflm_arena=facts.host_arena,
+                               front_end=front_end.need if front_end else None)
     if not placement.fit.fits:
         raise _refuse(facts, placement.fit)
     arena = placement.need.arena_bytes
@@ -118,8 +121,11 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     files: dict[str, str] = {}
     defines_map = {k.upper(): v for k, v in board.defines}
     ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines_map": defines_map,
-           "arena_alloc": platform.arena_alloc(runtime, arena)}
+           "arena_alloc": platform.arena_alloc(runtime, arena), "fe": front_end}
     files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
+    if front_end is not None:
+        files["src/tinyml_frontend_config.h"] = render("frontend/tinyml_frontend_config.h.j2", **ctx)
+        files["src/tinyml_frontend_tables.c"] = render("frontend/tinyml_frontend_tables.c.j2", **ctx)
     files["src/tinyml_board.h"] = render("common/tinyml_board.h.j2", **ctx)
     for target, template in platform.templates.items():
         files[target] = render(template, **ctx)
@@ -136,7 +142,7 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
                                      tflm_lib=tflm.lib_dep, tflm_note=tflm.note,
                                      extra_flags=platform.build_flags(runtime, files), **ctx)
 
-    copies = {**_static_files(platform.firmware_port, runtime), **platform.static_files()}
+    copies = {**_static_files(platform.firmware_port, runtime, front_end is not None), **platform.static_files()}
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out, set(files) | set(copies))
     for rel, text in files.items():
@@ -168,9 +174,11 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _static_files(port: str, runtime: str) -> dict[str, Path]:
+def _static_files(port: str, runtime: str, front_end: bool) -> dict[str, Path]:
     fw = data_dir("firmware")
     mapping = {"core": fw / "core", "port": fw / "ports" / port, "runtime": fw / "runtime" / runtime}
+    if front_end:
+        mapping["frontend"] = fw / "frontend"
     copies: dict[str, Path] = {}
     for dest, folder in mapping.items():
         if not folder.is_dir():

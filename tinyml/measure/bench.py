@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml.audio import features
 from tinyml.build.elf import ElfSizes
 from tinyml.device.session import Session
 from tinyml.generate.render import render
 
 INFER_DEADLINE_S = 60.0  # one inference of a large model on a slow board
+FRONTEND_STRIDES = 50  # 1 s of audio through the streaming front end
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,17 @@ class BenchResult:
     ram_bytes: int | None
     layers: tuple[tuple[str, int], ...]  # (operator, ticks) of the last run
     clock_hz: int = 0  # the board's core clock (boards/*.yaml), for the estimate from instructions
+    frontend_ticks_per_stride: int | None = None  # the audio front end, per 20 ms stride (None: no front end)
+    stride_ms: float = 1000.0 * features.STRIDE / features.SAMPLE_RATE
+
+    @property
+    def realtime_fraction(self) -> float | None:
+        """Share of real time that streaming takes — the front end and one inference every stride —
+        at the measured clock (cycles, µs) or the board's clock (instructions: an estimate)."""
+        if self.frontend_ticks_per_stride is None or not (self.measures_time or self.clock_hz):
+            return None
+        per_stride_us = self.us(self.frontend_ticks_per_stride + self.stat("median"))
+        return per_stride_us / (1000.0 * self.stride_ms)
 
     @property
     def measures_time(self) -> bool:
@@ -60,6 +73,7 @@ class BenchResult:
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
+        data["realtime_fraction"] = self.realtime_fraction
         data["summary"] = {k: self.stat(k) for k in ("median", "p90", "min", "max")}
         key = "summary_us" if self.measures_time else "estimate_us_at_board_clock"
         if self.measures_time or self.clock_hz:
@@ -96,5 +110,9 @@ def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None
         result = session.infer(1, 0, INFER_DEADLINE_S)
         ticks.append(int(result.ticks if result.ticks is not None else result.lap_us))
     layers = tuple((layer.name, layer.ticks) for layer in session.layers())
+    frontend = None
+    if info.audio_bytes:  # the firmware listens: its front end's cost per stride, measured on the device
+        fe_ticks, strides = session.frontend_cost(FRONTEND_STRIDES)
+        frontend = round(fe_ticks / strides)
     return BenchResult(board, info.runtime, info.model, runs, info.tick_unit, info.ticks_hz, tuple(ticks), info.arena,
-                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers, clock_hz)
+                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers, clock_hz, frontend)

@@ -21,7 +21,7 @@ from tinyml.build.pio import core_dir, environment
 from tinyml.build.tflm import TFLM_PIN, define_flags, export_dir, include_flags, tflm_source_problem
 from tinyml.device.target import Target
 from tinyml.errors import TinymlError, ToolMissingError
-from tinyml.platform.fit import MemoryNeed, Placement, fit, place
+from tinyml.platform.fit import FrontEndNeed, MemoryNeed, Placement, fit, place
 from tinyml.tflite.model import TfliteModel
 
 REGISTRY_HOST = "api.registry.platformio.org"
@@ -114,9 +114,10 @@ class Platform:
 
     # ---- fit -----------------------------------------------------------------------------------
     def place(self, model: TfliteModel, runtime: str, *, weights: str = "auto", name: str = "model",
-              source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None) -> Placement:
+              source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None,
+              front_end: FrontEndNeed | None = None) -> Placement:
         return place(self.board, model, runtime, weights=weights, name=name, source_name=source_name, where=where,
-                     tflm_arena=tflm_arena)
+                     tflm_arena=tflm_arena, front_end=front_end)
 
     def fits(self, need: MemoryNeed) -> bool:
         return fit(self.board, need).fits

@@ -45,7 +45,17 @@ class MemoryNeed:
     runtime: str
     flash_bytes: int  # the model as the runtime stores it
     arena_bytes: int  # the arena as the firmware allocates it
-    input_bytes: int  # the protocol's copy of one input
+    input_bytes: int  # the protocol's copy of one input (+ the audio front end's memory, if any)
+
+
+@dataclass(frozen=True)
+class FrontEndNeed:
+    """What the firmware's audio front end adds: a raw-audio input buffer, its working memory
+    (FFT buffers, the streaming window and feature ring) and its tables and code in flash."""
+
+    audio_bytes: int
+    sram_bytes: int
+    flash_bytes: int
 
 
 @dataclass(frozen=True)
@@ -86,23 +96,28 @@ class Placement:
 
 
 def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "auto", name: str = "model",
-          source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None) -> Placement:
+          source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None,
+          front_end: FrontEndNeed | None = None) -> Placement:
     """Size ``model`` for ``runtime`` on ``board``. The native runtime takes int16 weights (fastest)
     when they fit and int8 otherwise (``weights="auto"``). ``tflm_arena``: the TFLM host measurement
-    when the caller has it already (it costs an interpreter run)."""
+    when the caller has it already (it costs an interpreter run). ``front_end``: the audio front
+    end the firmware carries (its input buffer holds raw audio then)."""
     check_runtime(runtime)
     input_bytes = model.input_tensors[0].elements
+    if front_end is not None:  # the input buffer holds a raw clip; the front end's memory counts with it
+        input_bytes = max(input_bytes, front_end.audio_bytes) + front_end.sram_bytes
+    front_flash = front_end.flash_bytes if front_end is not None else 0
     if runtime != "native":
         host_arena = tflm_arena if tflm_arena is not None else tflm_arena_size(model.data)
-        need = MemoryNeed(runtime, len(model.data), arena_with_margin(host_arena), input_bytes)
+        need = MemoryNeed(runtime, len(model.data) + front_flash, arena_with_margin(host_arena), input_bytes)
         return Placement(need, fit(board, need), None, host_arena)
     if weights not in WEIGHT_LAYOUTS:
         raise TinymlError(f"unknown weight layout '{weights}'; choose one of: {', '.join(WEIGHT_LAYOUTS)}")
     native = build_native(model, name, source_name, where, wide_weights=weights != "int8")
-    need = MemoryNeed(runtime, native.flash_estimate, native.plan.arena_bytes, input_bytes)
+    need = MemoryNeed(runtime, native.flash_estimate + front_flash, native.plan.arena_bytes, input_bytes)
     verdict = fit(board, need)
     if weights == "auto" and not verdict.fits:
         native = build_native(model, name, source_name, where, wide_weights=False)
-        need = MemoryNeed(runtime, native.flash_estimate, native.plan.arena_bytes, input_bytes)
+        need = MemoryNeed(runtime, native.flash_estimate + front_flash, native.plan.arena_bytes, input_bytes)
         verdict = fit(board, need)
     return Placement(need, verdict, native)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinyml.boards import Board
-from tinyml.platform.fit import Fit
+from tinyml.platform.fit import Fit, FrontEndNeed
 from tinyml.tflite.interpreters import tflm_arena_size
 from tinyml.tflite.model import Operator, TfliteModel, require_full_int8
 
@@ -53,14 +53,16 @@ def op_macs(model: TfliteModel, op: Operator) -> int:
     return 0
 
 
-def analyze(model: TfliteModel, board: Board | None = None, where: str = "model", runtime: str = "native") -> Analysis:
+def analyze(model: TfliteModel, board: Board | None = None, where: str = "model", runtime: str = "native",
+            front_end: FrontEndNeed | None = None) -> Analysis:
+    """``front_end``: the audio front end the firmware will carry (generate adds it for KWS runs)."""
     require_full_int8(model, where)
     arena = tflm_arena_size(model.data)
     placement = None
     if board is not None:
         from tinyml.platform import platform_for
 
-        placement = platform_for(board).place(model, runtime, where=where, tflm_arena=arena)
+        placement = platform_for(board).place(model, runtime, where=where, tflm_arena=arena, front_end=front_end)
     ops = []
     for op in model.operators:
         params = sum(model.tensors[i].elements for i in op.inputs if i >= 0 and model.tensors[i].is_constant)

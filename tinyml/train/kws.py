@@ -67,9 +67,7 @@ def _config(cfg: TrainConfig, labels: tuple[str, ...]) -> dict[str, Any]:
         "model_spec": {"kind": "dscnn", "name": cfg.model, "input_shape": list(features.INPUT_SHAPE),
                        "n_classes": len(labels)},
         "architecture": asdict(spec(cfg.model)),
-        "front_end": {k: getattr(features, k) for k in (
-            "SAMPLE_RATE", "CLIP_SAMPLES", "WINDOW", "STRIDE", "FFT_SIZE", "N_MEL", "LOW_HZ", "HIGH_HZ",
-            "LOG_OFFSET", "N_MFCC", "N_FRAMES")},
+        "front_end": features.config(),
     }
 
 

@@ -14,6 +14,8 @@ from tinyml.tflite.model import load_model
 from tinyml.train.kws import eval_features
 from tinyml.train.rundir import RunDir
 
+from .conftest import FIXTURE_EPOCHS
+
 pytestmark = pytest.mark.slow
 
 
@@ -22,7 +24,7 @@ def test_trained_model_beats_chance_on_held_out_voices(trained_run: Path) -> Non
     assert metrics["inference_mode"] is True
     chance = 1 / len(LABELS)
     assert metrics["test_accuracy"] > 3 * chance, metrics
-    assert len(metrics["history"]) == 8
+    assert len(metrics["history"]) == FIXTURE_EPOCHS
 
 
 def test_int8_model_types_and_quantization(trained_run: Path) -> None:

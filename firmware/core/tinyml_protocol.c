@@ -7,10 +7,11 @@
 #include "tinyml_port.h"
 #include "tinyml_runner.h"
 #ifdef TM_HAS_FRONTEND
+#include "tinyml_detect.h"
 #include "tinyml_frontend.h"
 /* The loaded bytes are either the model's int8 input or a raw clip (int16 PCM) for the front end. */
 #define TM_DB_BYTES (TM_FE_AUDIO_BYTES > TM_INPUT_BYTES ? TM_FE_AUDIO_BYTES : TM_INPUT_BYTES)
-#define TM_FRONTEND_WORD "|frontend"
+#define TM_FRONTEND_WORD "|frontend|stream"
 #else
 #define TM_DB_BYTES TM_INPUT_BYTES
 #define TM_FRONTEND_WORD ""
@@ -93,6 +94,31 @@ static int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+/* A hex string the MLPerf way: an even number of hex digits, else an error line and 0. */
+static int hex_ok(const char *hex) {
+  size_t len = strlen(hex);
+  if (len % 2u != 0u) {
+    tm_puts("e-[Insufficent number of hex digits]\r\n");
+    return 0;
+  }
+  for (size_t i = 0; i < len; ++i) {
+    if (hex_value(hex[i]) < 0) {
+      tm_puts("e-[Invalid hex digit]\r\n");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Decode up to cap bytes of a checked hex string; returns the bytes written. */
+static size_t hex_decode(const char *hex, uint8_t *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; hex[i] != '\0' && n < cap; i += 2) {
+    out[n++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1]));
+  }
+  return n;
 }
 
 /* Parse a non-negative decimal; -1 when absent or malformed. */
@@ -273,20 +299,8 @@ static void cmd_db(char **cursor) {
       tm_puts((i + 1u) % 8u == 0u || i + 1u == g_db_pos ? "\r\n" : "-");
     }
   } else {
-    size_t len = strlen(sub);
-    if (len % 2u != 0u) {
-      tm_puts("e-[Insufficent number of hex digits]\r\n");
-      return;
-    }
-    for (size_t i = 0; i < len; ++i) {
-      if (hex_value(sub[i]) < 0) {
-        tm_puts("e-[Invalid hex digit]\r\n");
-        return;
-      }
-    }
-    for (size_t i = 0; i < len && g_db_pos < g_db_size; i += 2) {
-      g_db[g_db_pos++] = (int8_t)(uint8_t)((hex_value(sub[i]) << 4) | hex_value(sub[i + 1]));
-    }
+    if (!hex_ok(sub)) return;
+    g_db_pos += hex_decode(sub, (uint8_t *)g_db + g_db_pos, g_db_size - g_db_pos);
     if (g_db_pos == g_db_size) tm_puts("m-load-done\r\n");
   }
 }
@@ -326,6 +340,68 @@ static void cmd_frontend(char **cursor) {
   tm_puts("\r\nm-tinyml-frontend-frames-");
   tm_put_u64(frames);
   tm_puts("\r\n");
+}
+#endif
+
+#ifdef TM_HAS_FRONTEND
+/* `tinyml stream <hex>`: int16 little-endian PCM appended to an endless stream. Every stride the
+ * front end adds a frame; every TM_DETECT_EVERY_STRIDES frames (once a full window exists) the model
+ * runs on the last window and the detector may report `m-tinyml-heard-[label,score,ms]`, ms being
+ * the audio time at the end of the window. `tinyml stream reset` starts a new stream. */
+static tm_fe_stream_t g_stream;
+static tm_detect_t g_detect;
+
+static void stream_reset(void) {
+  tm_fe_stream_reset(&g_stream);
+  tm_detect_reset(&g_detect);
+}
+
+static void stream_frame(void) {
+  if (g_stream.frames < TM_FE_N_FRAMES || (g_stream.frames - TM_FE_N_FRAMES) % TM_DETECT_EVERY_STRIDES != 0u) return;
+  size_t in_len, out_len;
+  int8_t *input = tm_runner_input(&in_len);
+  memcpy(input, g_stream.features, in_len < sizeof g_stream.features ? in_len : sizeof g_stream.features);
+  if (tm_runner_invoke() != 0) {
+    tm_puts("e-[tinyml: inference failed]\r\n");
+    return;
+  }
+  /* audio time at the end of the newest frame (independent of how the stream was chunked) */
+  const uint64_t end = TM_FE_WINDOW + (uint64_t)(g_stream.frames - 1u) * TM_FE_STRIDE;
+  const uint32_t now_ms = (uint32_t)(end * 1000u / TM_FE_SAMPLE_RATE);
+  tm_heard_t heard;
+  if (tm_detect_update(&g_detect, tm_runner_output(&out_len), now_ms, &heard)) {
+    static const char *const labels[] = TM_LABELS;
+    tm_puts("m-tinyml-heard-[");
+    tm_puts(labels[heard.label]);
+    tm_puts(",");
+    put_fixed3(tm_runner_output_scale() * (float)heard.score_q / (float)heard.count);
+    tm_puts(",");
+    tm_put_u64(now_ms);
+    tm_puts("]\r\n");
+  }
+}
+
+static void cmd_stream(char **cursor) {
+  static int16_t pcm[TM_CMD_MAX / 4u];
+  char *arg = next_token(cursor);
+  if (arg == NULL) {
+    tm_puts("e-[tinyml stream: expected reset or hex PCM]\r\n");
+    return;
+  }
+  if (strcmp(arg, "reset") == 0) {
+    stream_reset();
+    return;
+  }
+  if (!runner_ready() || !hex_ok(arg)) return;
+  if (strlen(arg) % 4u != 0u) {
+    tm_puts("e-[tinyml stream: PCM is whole int16 samples (4 hex digits each)]\r\n");
+    return;
+  }
+  const size_t n = hex_decode(arg, (uint8_t *)pcm, sizeof pcm) / 2u;
+  for (size_t i = 0; i < n; i += TM_FE_STRIDE) { /* a piece of <= one stride adds <= one frame */
+    const size_t piece = n - i < TM_FE_STRIDE ? n - i : TM_FE_STRIDE;
+    if (tm_fe_stream_push(&g_stream, pcm + i, piece)) stream_frame();
+  }
 }
 #endif
 
@@ -380,6 +456,8 @@ static void cmd_tinyml(char **cursor) {
 #ifdef TM_HAS_FRONTEND
   } else if (sub && strcmp(sub, "frontend") == 0) {
     cmd_frontend(cursor);
+  } else if (sub && strcmp(sub, "stream") == 0) {
+    cmd_stream(cursor);
 #endif
   } else if (sub && strcmp(sub, "exit") == 0) {
     tm_puts("m-tinyml-bye\r\n");

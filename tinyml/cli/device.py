@@ -1,4 +1,4 @@
-"""`tinyml build`, `flash`, `bench`, `validate`, `devices`: thin wrappers over tinyml.build,
+"""`tinyml build`, `flash`, `bench`, `listen`, `validate`, `devices`: thin wrappers over tinyml.build,
 tinyml.device and tinyml.measure."""
 
 from __future__ import annotations
@@ -73,6 +73,23 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
     console.print(Markdown(result.to_markdown()))  # shown before writing: a read-only folder loses nothing
     files = result.write(out or (Path(project) / "report" if project else Path("report")))
     console.print(f"written: {', '.join(str(f) for f in files)}")
+
+
+def listen(project: Path = typer.Argument(..., help="A built KWS project (generated from a `tinyml train kws` run)."),
+           wav: Path = typer.Option(..., help="A WAV file of any length and rate (mixed to 16 kHz mono)."),
+           port: str | None = typer.Option(None, help="Serial port of a real board (default: by USB ids).")) -> None:
+    """Stream a WAV through the firmware's audio front end and detector; print what it hears."""
+    from tinyml.measure.listen import listen as run_listen
+    from tinyml.measure.listen import wav_pcm
+    from tinyml.platform import project_elf, session_for
+
+    target_board, elf = project_elf(project)
+    wav_pcm(wav)  # a bad WAV fails before the device starts
+    console.print(f"streaming {wav} to {target_board.id}")
+    with session_for(target_board, elf, port) as session:
+        result = run_listen(session, wav, lambda h: console.print(f"  {h.ms / 1000:8.2f} s  heard [bold]{h.label}"
+                                                                  f"[/bold]  (score {h.score:.2f})"))
+    console.print(f"{len(result.heard)} detections in {result.seconds:.1f} s of audio")
 
 
 def validate(project: Path = typer.Argument(..., help="A built project."),

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import typer
 
+from tinyml.audio.detect import DetectConfig
+
 
 def generate(
     model: Path = typer.Argument(..., help="An int8 .tflite model."),
@@ -16,10 +18,14 @@ def generate(
     name: str | None = typer.Option(None, help="Model name in the firmware (a C identifier)."),
     labels: str | None = typer.Option(None, help="Comma-separated class labels (default: from the run folder)."),
     force: bool = typer.Option(False, help="Write into a non-empty folder that is not a tinyml project."),
+    detect_threshold: float = typer.Option(DetectConfig.threshold, min=0.01, max=1.0,
+                                           help="KWS firmware: mean keyword probability the streaming detector "
+                                                "reports (higher: fewer false alarms, more misses)."),
 ) -> None:
     """Render a PlatformIO firmware project that runs MODEL on BOARD and speaks the serial protocol."""
     from tinyml.boards import get_board
     from tinyml.generate.project import generate as run_generate
 
     label_list = [s.strip() for s in labels.split(",")] if labels else None
-    run_generate(model, get_board(board), out, runtime, name, label_list, force, weights)
+    run_generate(model, get_board(board), out, runtime, name, label_list, force, weights,
+                 DetectConfig(threshold=detect_threshold))

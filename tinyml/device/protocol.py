@@ -88,6 +88,13 @@ class FrontEndFrames(Event):
 
 
 @dataclass(frozen=True)
+class Heard(Event):
+    label: str  # a keyword the streaming detector heard
+    score: float  # its mean probability over the averaging window
+    ms: int  # audio time at the end of the window
+
+
+@dataclass(frozen=True)
 class RawInputs(Event):
     values: tuple[int, ...]
 
@@ -147,6 +154,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = tuple((re.compile(p
     (r"m-tinyml-infer-ticks-(?P<ticks>\d+)", InferTicks),
     (r"m-tinyml-frontend-ticks-(?P<ticks>\d+)", FrontEndTicks),
     (r"m-tinyml-frontend-frames-(?P<count>\d+)", FrontEndFrames),
+    (rf"m-tinyml-heard-\[(?P<label>[^,\]]+),(?P<score>{_NUM}),(?P<ms>\d+)\]", Heard),
     (r"m-tinyml-in-\[(?P<values>(?:-?\d+(?:,-?\d+)*)?)\]", RawInputs),
     (rf"m-results-\[(?P<values>(?:{_NUM}(?:,{_NUM})*)?)\]", Results),
     (r"m-tinyml-out-\[(?P<values>(?:-?\d+(?:,-?\d+)*)?)\]", RawOutputs),
@@ -176,6 +184,8 @@ def parse_line(raw: str) -> Event:
             return Phase(line, g["phase"], int(g["count"]) if g["count"] else None)
         if kind is Layer:
             return Layer(line, int(g["index"]), g["name"], int(g["ticks"]))
+        if kind is Heard:
+            return Heard(line, g["label"], float(g["score"]), int(g["ms"]))
         fields = {k: int(v) if k in ("us", "count", "ticks") else v for k, v in g.items()}
         return kind(line, **fields)  # type: ignore[call-arg]
     return Garbage(line)
@@ -197,6 +207,15 @@ def split_response(events: list[Event]) -> tuple[list[Event], list[Event]]:
 
 def command(*words: object) -> bytes:
     return (" ".join(str(w) for w in words) + TERMINATOR).encode()
+
+
+STREAM_CHUNK_BYTES = 120  # PCM bytes per `tinyml stream` command (240 hex digits fit the 256-character limit)
+
+
+def stream_commands(pcm: bytes) -> list[bytes]:
+    """`tinyml stream <hex>` commands carrying int16 little-endian ``pcm``."""
+    return [command("tinyml", "stream", pcm[i : i + STREAM_CHUNK_BYTES].hex())
+            for i in range(0, len(pcm) - len(pcm) % 2, STREAM_CHUNK_BYTES)]
 
 
 def load_commands(data: bytes) -> list[bytes]:

@@ -4,15 +4,19 @@ results with the pure parser in ``tinyml.device.protocol``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from tinyml.audio import features
 from tinyml.device import protocol as p
 from tinyml.device.target import BOOT_DEADLINE_S, RESPONSE_DEADLINE_S, DeviceError, Target, deadline, remaining
 
 GARBAGE_LIMIT = 50  # this many unparseable lines in one response: the baud rate or the firmware is wrong
 WAKE_COMMAND = p.command("name")
+STREAM_BATCH_S = 0.5  # audio pipelined per round of `tinyml stream` commands (emulator)
+PIPELINE_DEPTH = 128  # commands written ahead of their answers (their answers stay well inside 64 KB)
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,12 @@ class Session:
         one answer at a time otherwise (a board's UART has no room for a second command)."""
         if not self.target.lossless_input:
             return [self.send(cmd) for cmd in cmds]
-        self.target.write(b"".join(cmds))
-        return [self._response(cmd, None) for cmd in cmds]
+        responses: list[list[p.Event]] = []
+        for start in range(0, len(cmds), PIPELINE_DEPTH):  # bounded: the answers must fit the link's buffers
+            window = cmds[start : start + PIPELINE_DEPTH]
+            self.target.write(b"".join(window))
+            responses += [self._response(cmd, None) for cmd in window]
+        return responses
 
     def _response(self, cmd: bytes, deadline_s: float | None) -> list[p.Event]:
         allowed = deadline_s if deadline_s is not None else self.response_deadline_s
@@ -146,6 +154,27 @@ class Session:
     def frontend_cost(self, strides: int = 49) -> tuple[int, int]:
         """(ticks, strides): the streaming audio front end over ``strides`` 20 ms strides."""
         return p.frontend_cost(self.send(p.command("tinyml", "frontend", strides)))
+
+    def stream(self, pcm: np.ndarray, on_heard: Callable[[p.Heard], None] | None = None,
+               batch_s: float = STREAM_BATCH_S) -> list[p.Heard]:
+        """Stream int16 16 kHz samples through the firmware's front end and detector (from a fresh
+        stream); returns what it heard, calling ``on_heard`` as detections arrive."""
+        if errs := p.errors_in(self.send(p.command("tinyml", "stream", "reset"))):
+            raise DeviceError(f"the firmware cannot stream audio ({errs[0]}); generate it from a `tinyml train kws` "
+                              "run")
+        cmds = p.stream_commands(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+        per_batch = max(1, round(batch_s * features.SAMPLE_RATE * 2 / p.STREAM_CHUNK_BYTES))
+        heard: list[p.Heard] = []
+        for start in range(0, len(cmds), per_batch):
+            for response in self.send_all(cmds[start : start + per_batch]):
+                if errs := p.errors_in(response):
+                    raise DeviceError(f"the device failed while streaming: {errs[0]}")
+                for event in response:
+                    if isinstance(event, p.Heard):
+                        heard.append(event)
+                        if on_heard is not None:
+                            on_heard(event)
+        return heard
 
     def layers(self) -> list[p.Layer]:
         return p.layers(self.send(p.command("tinyml", "layers")))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyml import console
+from tinyml.audio.detect import DetectConfig
 from tinyml.boards import Board
 from tinyml.errors import DoesNotFitError, TinymlError
 from tinyml.generate.frontend import front_end_for
@@ -104,7 +105,8 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 
 def generate(model_path: Path, board: Board, out: Path, runtime: str = "native", name: str | None = None,
-             labels: list[str] | None = None, force: bool = False, weights: str = "auto") -> GeneratedProject:
+             labels: list[str] | None = None, force: bool = False, weights: str = "auto",
+             detect: DetectConfig | None = None) -> GeneratedProject:
     check_runtime(runtime)
     platform = platform_for(board)
     out = Path(out)
@@ -121,7 +123,7 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     files: dict[str, str] = {}
     defines_map = {k.upper(): v for k, v in board.defines}
     ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines_map": defines_map,
-           "arena_alloc": platform.arena_alloc(runtime, arena), "fe": front_end}
+           "arena_alloc": platform.arena_alloc(runtime, arena), "fe": front_end, "detect": detect or DetectConfig()}
     files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
     if front_end is not None:
         files["src/tinyml_frontend_config.h"] = render("frontend/tinyml_frontend_config.h.j2", **ctx)

@@ -22,11 +22,12 @@ def build_host_runner(project: Path, out: Path, cc: str = "gcc", extra: tuple[st
     if shutil.which(cc) is None:
         raise ToolMissingError(f"no host C compiler '{cc}'; install gcc (apt-get install gcc)")
     src = Path(project) / "src"
-    sources = sorted((src / "tinyml" / "runtime").glob("*.c")) + sorted(src.glob("*.c"))
+    frontend = src / "tinyml" / "frontend"  # KWS projects: the audio front end's tables are among src/*.c
+    sources = sorted((src / "tinyml" / "runtime").glob("*.c")) + sorted(src.glob("*.c")) + sorted(frontend.glob("*.c"))
     sources.append(data_dir("firmware") / "host" / "tinyml_batch.c")
     exe = Path(out)
     cmd = [cc, *HOST_CFLAGS, *extra, f"-I{src}", f"-I{src / 'tinyml' / 'core'}", f"-I{src / 'tinyml' / 'runtime'}",
-           *map(str, sources), "-o", str(exe)]
+           f"-I{frontend}", *map(str, sources), "-o", str(exe), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_DEADLINE_S)
     if result.returncode != 0:
         raise TinymlError(f"host compile of {project} failed: {result.stderr.strip().splitlines()[:3]}")

@@ -46,6 +46,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _default_signals() -> None:
+    """tinyml as a terminal starts it: SIGHUP and SIGTERM at their default (a test run under
+    `nohup` would otherwise hand its ignored SIGHUP down, and tinyml would rightly survive it)."""
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = generate(TINY, get_board("qemu"), tmp_path_factory.mktemp("fw") / "p", runtime="native", name="tiny")
@@ -56,7 +63,8 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_qemu_dies_with_tinyml(sig: signal.Signals, built_project: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "tinyml", "bench", str(built_project), "--runs", "1000000",
-                             "--out", str(tmp_path / "report")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--out", str(tmp_path / "report")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_default_signals)
     try:
         until = time.monotonic() + START_DEADLINE_S
         qemu: list[int] = []

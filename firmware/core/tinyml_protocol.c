@@ -156,26 +156,26 @@ static void print_outputs(void) {
   tm_puts("]\r\n");
 }
 
+/* `<prefix>[v0,v1,...]` for a raw int8 tensor. */
+static void print_int8s(const char *prefix, const int8_t *v, size_t n) {
+  tm_puts(prefix);
+  for (size_t i = 0; i < n; ++i) {
+    if (i) tm_puts(",");
+    tm_put_i32(v[i]);
+  }
+  tm_puts("]\r\n");
+}
+
 static void print_input(void) {
   size_t n;
   const int8_t *in = tm_runner_input(&n);
-  tm_puts("m-tinyml-in-[");
-  for (size_t i = 0; i < n; ++i) {
-    if (i) tm_puts(",");
-    tm_put_i32(in[i]);
-  }
-  tm_puts("]\r\n");
+  print_int8s("m-tinyml-in-[", in, n);
 }
 
 static void print_raw_outputs(void) {
   size_t n;
   const int8_t *out = tm_runner_output(&n);
-  tm_puts("m-tinyml-out-[");
-  for (size_t i = 0; i < n; ++i) {
-    if (i) tm_puts(",");
-    tm_put_i32(out[i]);
-  }
-  tm_puts("]\r\n");
+  print_int8s("m-tinyml-out-[", out, n);
 }
 
 static int runner_ready(void) {

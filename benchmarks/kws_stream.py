@@ -10,7 +10,7 @@ the emulated board) fed continuous tracks of words over a noise bed.
 Prints the hit rate (a keyword detected with the right label between its start and 1.2 s after
 its end) and false alarms per minute, for the detector settings of tinyml/audio/detect.py.
 
-    python benchmarks/kws_stream.py --run work/deploy/kws/run [--real DIR] [--threshold T]
+    python benchmarks/kws_stream.py [--run work/deploy/kws/kws-run] [--real DIR] [--threshold T]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _total(scores: list[Score]) -> Score:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, default=ROOT / "work" / "deploy" / "kws" / "run")
+    parser.add_argument("--run", type=Path, default=ROOT / "work" / "deploy" / "kws" / "kws-run")
     parser.add_argument("--real", type=Path, default=DEV)
     parser.add_argument("--threshold", type=float, default=DetectConfig.threshold)
     args = parser.parse_args()

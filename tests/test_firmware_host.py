@@ -61,6 +61,8 @@ def test_echo_firmware_on_the_emulated_stm32(tmp_path: Path) -> None:
     dev = HostDevice(qemu_argv(board, elf))
     try:
         assert isinstance(dev.greeting[-1], p.Ready)  # send only after the UART is up
+        assert isinstance(dev.greeting[0], p.TimestampMode)  # the MLPerf reference's boot lines
+        assert any(isinstance(e, p.ModelId) and e.text == "kws01" for e in dev.send(p.command("profile")))
         info = p.info(dev.send(p.command("tinyml", "info")))
         assert info["tick-unit"] == "instructions" and info["input"] == "490"
         data = np.arange(490, dtype=np.int64).astype(np.int8) % 7
@@ -78,14 +80,15 @@ def test_echo_firmware_on_the_emulated_stm32(tmp_path: Path) -> None:
 
 
 def test_greeting(device: HostDevice) -> None:
-    assert [type(e) for e in device.greeting] == [p.InitDone, p.Ready]
+    assert [type(e) for e in device.greeting] == [p.TimestampMode, p.Lap, p.InitDone, p.Ready]
+    assert device.greeting[0] == p.TimestampMode("m-timestamp-mode-performance", "performance")
 
 
 def test_name_profile_and_info(device: HostDevice) -> None:
     events = device.send(p.command("name"))
     assert any(isinstance(e, p.Name) and e.name == "tinyml tiny_kws" for e in events)
     events = device.send(p.command("profile"))
-    assert any(isinstance(e, p.ModelId) and e.text == "tiny_kws" for e in events)
+    assert any(isinstance(e, p.ModelId) and e.text == "kws01" for e in events)  # the MLPerf id of its input
     info = p.info(device.send(p.command("tinyml", "info")))
     assert info["runtime"] == "echo" and info["input"] == "490" and info["output"] == "12"
     assert info["tick-unit"] == "us" and info["ticks-hz"] == "1000000"
@@ -101,7 +104,7 @@ def test_load_infer_results_match_the_reference(device: HostDevice) -> None:
     result = p.inference(device.send(p.command("infer", 3, 1)))
     expected = np.clip([int(data[o::12].astype(int).sum()) for o in range(12)], -128, 127)
     assert result.runs == 3 and result.raw == tuple(expected)
-    assert result.results == pytest.approx(tuple((expected + 128) / 256), abs=6e-4)
+    assert result.results == tuple(np.floor((expected + 128) / 256 * 1000) / 1000)  # truncated, as MLPerf's
     assert result.lap_us >= 0 and result.ticks is not None
     buffer = b"".join(e.data for e in device.send(p.command("db", "print")) if isinstance(e, p.BufferLine))
     assert buffer == data.tobytes()

@@ -62,13 +62,13 @@ void tm_put_i32(int32_t v) {
   }
 }
 
-/* A float with three decimals (probabilities), without printf. */
+/* A float with three decimals (probabilities), truncated like the MLPerf reference's th_results. */
 static void put_fixed3(float f) {
   if (f < 0.0f) {
     tm_puts("-");
     f = -f;
   }
-  uint64_t milli = (uint64_t)(f * 1000.0f + 0.5f);
+  uint64_t milli = (uint64_t)(f * 1000.0f);
   tm_put_u64(milli / 1000u);
   tm_puts(".");
   char frac[3] = {(char)('0' + milli / 100u % 10u), (char)('0' + milli / 10u % 10u), (char)('0' + milli % 10u)};
@@ -217,7 +217,7 @@ static void load_input(int8_t *input, size_t in_len, uint64_t *frontend_ticks) {
 }
 
 static void cmd_infer(char **cursor) {
-  long n = 1, warmup = 0;
+  long n = 1, warmup = TM_DEFAULT_WARMUP;
   char *arg = next_token(cursor);
   if (arg) {
     n = parse_count(arg);
@@ -479,8 +479,7 @@ static void run_command(char *line) {
     tm_puts(tm_runner_model_name());
     tm_puts("]\r\n");
   } else if (strcmp(cmd, "profile") == 0) {
-    tm_puts("m-profile-[" TM_FIRMWARE_VERSION "]\r\nm-model-[");
-    tm_puts(tm_runner_model_name());
+    tm_puts("m-profile-[" TM_FIRMWARE_VERSION "]\r\nm-model-[" TM_MLPERF_MODEL);
     tm_puts("]\r\n");
   } else if (strcmp(cmd, "timestamp") == 0) {
     lap();
@@ -526,6 +525,9 @@ void tm_protocol_start(void) {
     tm_put_i32(g_runner_status);
     tm_puts(")]\r\n");
   }
+  /* as the MLPerf reference's th_timestamp_initialize: the mode, then a first timestamp */
+  tm_puts("m-timestamp-mode-performance\r\n");
+  lap();
   tm_puts("m-init-done\r\nm-ready\r\n");
 }
 

@@ -20,6 +20,8 @@ extern "C" {
 #define TM_STR_(x) #x
 #define TM_STR(x) TM_STR_(x)
 #define TM_FIRMWARE_VERSION "tinyml firmware 0.1"
+/* `infer N` without W: warm-up runs, as the MLPerf reference API (ee_infer) */
+#define TM_DEFAULT_WARMUP 10
 
 /* Initialise the runtime and print the greeting (m-init-done, m-ready). */
 void tm_protocol_start(void);

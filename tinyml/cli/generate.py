@@ -16,6 +16,8 @@ def generate(
     weights: str = typer.Option("auto", help="native runtime: int16 (fastest), int8 (half the flash) or auto "
                                 "(int16 when it fits the board)."),
     name: str | None = typer.Option(None, help="Model name in the firmware (a C identifier)."),
+    mlperf_id: str | None = typer.Option(None, help="MLPerf Tiny model id the firmware reports to the official "
+                                         "runner (kws01, vww01, ic01, ad01; default: from the model's input)."),
     labels: str | None = typer.Option(None, help="Comma-separated class labels (default: from the run folder)."),
     force: bool = typer.Option(False, help="Write into a non-empty folder that is not a tinyml project."),
     detect_threshold: float = typer.Option(DetectConfig.threshold, min=0.01, max=1.0,
@@ -28,4 +30,4 @@ def generate(
 
     label_list = [s.strip() for s in labels.split(",")] if labels else None
     run_generate(model, get_board(board), out, runtime, name, label_list, force, weights,
-                 DetectConfig(threshold=detect_threshold))
+                 DetectConfig(threshold=detect_threshold), mlperf_id)

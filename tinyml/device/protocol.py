@@ -56,6 +56,13 @@ class Lap(Event):
 
 
 @dataclass(frozen=True)
+class TimestampMode(Event):
+    """At boot, as the MLPerf reference: ``performance`` (timestamps on the UART) or ``energy`` (on a GPIO)."""
+
+    mode: str
+
+
+@dataclass(frozen=True)
 class Expecting(Event):
     count: int
 
@@ -148,6 +155,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = tuple((re.compile(p
     (r"m-profile-\[(?P<text>[^\]]*)\]", Profile),
     (r"m-model-\[(?P<text>[^\]]*)\]", ModelId),
     (r"m-lap-us-(?P<us>\d+)", Lap),
+    (r"m-timestamp-mode-(?P<mode>performance|energy)", TimestampMode),
     (r"m-\[Expecting (?P<count>\d+) bytes\]", Expecting),
     (r"m-load-done", LoadDone),
     (r"m-(?P<phase>warmup-start|warmup-done|infer-start|infer-done)(?:-(?P<count>\d+))?", Phase),

@@ -19,6 +19,7 @@ from tinyml.audio.detect import DetectConfig
 from tinyml.boards import Board
 from tinyml.errors import DoesNotFitError, TinymlError
 from tinyml.generate.frontend import front_end_for
+from tinyml.generate.mlperf import mlperf_id
 from tinyml.generate.ops import OpRegistration, registrations
 from tinyml.generate.render import c_identifier, render
 from tinyml.platform import platform_for
@@ -43,6 +44,7 @@ class ModelFacts:
     labels: tuple[str, ...]
     ops: tuple[OpRegistration, ...]
     host_arena: int
+    mlperf_id: str  # `profile%` answers m-model-[this]: an MLPerf Tiny id, else the model name
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ def _name_from_file(model_path: Path) -> str:
         return c_identifier(f"{name}_model", "model name")
 
 
-def model_facts(model_path: Path, name: str | None = None, labels: list[str] | None = None) -> ModelFacts:
+def model_facts(model_path: Path, name: str | None = None, labels: list[str] | None = None,
+                mlperf: str | None = None) -> ModelFacts:
     model = load_model(model_path)
     require_full_int8(model, str(model_path))
     if len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -85,7 +88,7 @@ def model_facts(model_path: Path, name: str | None = None, labels: list[str] | N
     name = c_identifier(name, "--name") if name else _name_from_file(model_path)
     return ModelFacts(name, model_path.name, hashlib.sha256(model.data).hexdigest(), len(model.data), model.data,
                       model.input_tensors[0], model.output_tensors[0], _labels_for(model_path, model, labels), ops,
-                      tflm_arena_size(model.data))
+                      tflm_arena_size(model.data), mlperf_id(model.input_tensors[0], mlperf) or name)
 
 
 def _refuse(facts: ModelFacts, verdict: Fit) -> DoesNotFitError:
@@ -106,12 +109,12 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 def generate(model_path: Path, board: Board, out: Path, runtime: str = "native", name: str | None = None,
              labels: list[str] | None = None, force: bool = False, weights: str = "auto",
-             detect: DetectConfig | None = None) -> GeneratedProject:
+             detect: DetectConfig | None = None, mlperf: str | None = None) -> GeneratedProject:
     check_runtime(runtime)
     platform = platform_for(board)
     out = Path(out)
     _prepare_out(out, force)
-    facts = model_facts(Path(model_path), name, labels)
+    facts = model_facts(Path(model_path), name, labels, mlperf)
     front_end = front_end_for(Path(model_path), facts.input)
     placement = platform.place(load_model(Path(model_path)), runtime, weights=weights, name=facts.name,
                                source_name=facts.source_name, where=str(model_path), tflm_arena=facts.host_arena,

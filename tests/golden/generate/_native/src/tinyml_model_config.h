@@ -3,6 +3,7 @@
 #define TINYML_MODEL_CONFIG_H_
 
 #define TM_MODEL_NAME "tiny_kws"
+#define TM_MLPERF_MODEL "kws01"  /* `profile%`: m-model-[...], the official runner's key */
 #define TM_MODEL_BYTES 4968u
 #define TM_ARENA_BYTES 528u  /* native runtime's static plan (TFLM would need 2640 B + margin) */
 

@@ -124,3 +124,13 @@ def test_download_and_infer_equal_the_tflm_interpreter(link: RunnerLink, runs: i
 def test_infer_without_warmup_count_runs_ten_warmups(link: RunnerLink) -> None:
     assert "m-warmup-start-10" in link.send_command("infer")  # ee_infer's defaults: n=1, w=10
     assert "m-warmup-start-10" in link.send_command("infer 2")
+
+
+def test_mlperf_id_named_or_refused(tmp_path: Path) -> None:
+    from tinyml.errors import TinymlError
+
+    project = generate(TINY, get_board("qemu"), tmp_path / "named", runtime="echo", mlperf="ic01")
+    assert '#define TM_MLPERF_MODEL "ic01"' in (project.path / "src/tinyml_model_config.h").read_text()
+    with pytest.raises(TinymlError, match="unknown MLPerf Tiny model id 'kws99'; choose one of kws01, vww01"):
+        generate(TINY, get_board("qemu"), tmp_path / "bad", runtime="echo", mlperf="kws99")
+    assert not (tmp_path / "bad").exists()  # refused before anything is written

@@ -1,13 +1,13 @@
 """Keras models with random weights, converted to int8 for real: the MLPerf Tiny reference
-architectures (MobileNetV1-0.25 for VWW, ResNet-8 for CIFAR-10) and small single-feature models
-that push the native kernels into their edge cases."""
+architectures (MobileNetV1-0.25 for VWW, ResNet-8 for CIFAR-10, the ToyADMOS autoencoder) and
+small single-feature models that push the native kernels into their edge cases."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from .mlperf_models import mobilenet_v1_025, random_int8, resnet8
+from .mlperf_models import mobilenet_v1_025, random_int8, resnet8, toyadmos_autoencoder
 
 
 def _convert(build: Callable[[Any], Any], shape: tuple[int, ...], low: float = -1.0, high: float = 1.0) -> bytes:
@@ -95,6 +95,8 @@ def reference_model(name: str) -> bytes:
         return _convert(mobilenet_v1_025, (96, 96, 3))
     if name == "resnet8":
         return _convert(resnet8, (32, 32, 3))
+    if name == "toyadmos_autoencoder":
+        return _convert(toyadmos_autoencoder, (640,), -3.0, 3.0)
     raise KeyError(name)
 
 

@@ -35,6 +35,10 @@ def int8_converter(converter: Any, representative: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # Per-tensor FULLY_CONNECTED weights, as MLPerf Tiny's reference models have them: TFLM runs
+    # per-channel FULLY_CONNECTED only up to 256 output channels (its host interpreter refuses the
+    # anomaly-detection autoencoder's 640-wide output layer); convolutions stay per-channel.
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         with capture_c_stderr():  # the MLIR quantizer chatters on C stderr
             return bytes(converter.convert())

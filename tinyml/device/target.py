@@ -72,7 +72,9 @@ class Target(ABC):
 class LineBuffer:
     """Splits a byte stream into lines (\\n, \\r\\n or \\r endings); keeps partial lines."""
 
-    MAX_LINE = 4096  # a device spewing bytes without line endings is cut into lines this long
+    # A device spewing bytes without line endings is cut into lines this long. The longest real line
+    # is `m-results-[...]` of a wide output (the MLPerf AD autoencoder: 640 values, ~5 KB).
+    MAX_LINE = 32768
 
     def __init__(self) -> None:
         self._buf = bytearray()

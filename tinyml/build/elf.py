@@ -49,3 +49,29 @@ def elf_sizes(path: Path) -> ElfSizes:
         else:
             text += size
     return ElfSizes(text, data, bss)
+
+
+SHT_SYMTAB = 2
+STT_FUNC = 2
+
+
+def elf_functions(path: Path) -> dict[str, tuple[int, int]]:
+    """Function symbols of an ELF32 -> (address without the Thumb bit, size)."""
+    raw = Path(path).read_bytes()
+    if raw[:4] != b"\x7fELF" or raw[4] != 1:
+        raise TinymlError(f"{path} is not a 32-bit ELF file; point at the firmware's .elf")
+    endian = "<" if raw[5] == 1 else ">"
+    shoff, = struct.unpack_from(endian + "I", raw, 0x20)
+    shentsize, shnum = struct.unpack_from(endian + "HH", raw, 0x2E)
+    headers = [struct.unpack_from(endian + "IIIIIIII", raw, shoff + i * shentsize) for i in range(shnum)]
+    functions: dict[str, tuple[int, int]] = {}
+    for _name, kind, _flags, _addr, offset, size, link, _info in headers:
+        if kind != SHT_SYMTAB:
+            continue
+        str_offset = headers[link][4]
+        for pos in range(offset, offset + size, 16):
+            name_at, value, sym_size, info = struct.unpack_from(endian + "IIIB", raw, pos)
+            if info & 0xF == STT_FUNC and name_at:
+                end = raw.index(b"\0", str_offset + name_at)
+                functions[raw[str_offset + name_at : end].decode(errors="replace")] = (value & ~1, sym_size)
+    return functions

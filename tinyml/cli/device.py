@@ -65,9 +65,16 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
         target_board, elf = get_board(board), None
     else:
         raise TinymlError("give a built project, or --port and --board for a board that is already flashed")
+    from tinyml.measure.estimate import estimate_inference
+    from tinyml.platform import platform_for
+
+    cycles = None
+    if elf is not None and port is None:
+        with console.status("estimating cycles from one traced inference"):
+            cycles = estimate_inference(platform_for(target_board), elf)
     with console.status(f"benchmarking on {target_board.id}"), session_for(target_board, elf, port) as session:
         result = run_bench(session, runs, target_board.id, elf_sizes(elf) if elf else None,
-                           clock_hz=target_board.clock_hz)
+                           clock_hz=target_board.clock_hz, cycles=cycles)
     from rich.markdown import Markdown
 
     console.print(Markdown(result.to_markdown()))  # shown before writing: a read-only folder loses nothing

@@ -22,6 +22,7 @@ from tinyml.errors import TinymlError
 from tinyml.generate.project import generate
 from tinyml.locking import folder_lock
 from tinyml.measure.bench import BenchResult, bench
+from tinyml.measure.estimate import estimate_inference
 from tinyml.measure.validate import ValidationResult, validate
 from tinyml.platform import build_project, platform_for, preflight, session_for
 from tinyml.platform.fit import check_runtime
@@ -174,9 +175,10 @@ def _deploy(cfg: DeployConfig) -> DeployReport:
     t = time.monotonic()
     console.step(f"[7/7] bench ({cfg.bench_runs} runs) and validate ({cfg.validate_samples} test inputs)")
     x, y, what = _validation_inputs(run, run.int8_model, cfg.validate_samples)
+    cycles = estimate_inference(platform, firmware.elf) if cfg.port is None else None
     with session_for(cfg.board, firmware.elf, cfg.port) as session:
         result: BenchResult = bench(session, cfg.bench_runs, cfg.board.id, firmware.sizes,
-                                    clock_hz=cfg.board.clock_hz)
+                                    clock_hz=cfg.board.clock_hz, cycles=cycles)
         check: ValidationResult = validate(session, run.int8_model.read_bytes(), x, cfg.board.id, y, what)
     _stage(report, "measure", t)
     out = cfg.work / "report"

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import serial
@@ -50,7 +51,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def qemu_command(board: Board, elf: Path, port: int | None) -> list[str]:
+@dataclass(frozen=True)
+class ExecTrace:
+    """Log every translated block (``in_asm``) and every executed one (``exec,nochain``) to ``log``,
+    for code at ``ranges`` only (QEMU's ``-dfilter``: the firmware's idle loop stays out)."""
+
+    log: Path
+    ranges: str
+
+
+def qemu_command(board: Board, elf: Path, port: int | None, trace: ExecTrace | None = None) -> list[str]:
     """The one QEMU command line: the board's machine, one tick per instruction, semihosting exit,
     the UART on a local TCP socket (``port``) or on stdio (``None``: for a pipe)."""
     if board.emulator is None:
@@ -60,17 +70,19 @@ def qemu_command(board: Board, elf: Path, port: int | None) -> list[str]:
         "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
         "-serial", "chardev:uart0"]
     return [board.emulator.binary, "-M", board.emulator.machine, "-nographic", "-monitor", "none", *serial_args,
-            "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+            "-icount", "shift=0", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf),
+            *(["-d", "in_asm,exec,nochain", "-dfilter", trace.ranges, "-D", str(trace.log)] if trace else [])]
 
 
 class QemuTarget(Target):
     lossless_input = True  # QEMU's UART takes the next byte only when the guest has read the last
 
-    def __init__(self, board: Board, elf: Path) -> None:
+    def __init__(self, board: Board, elf: Path, trace: ExecTrace | None = None) -> None:
         if board.emulator is None:
             raise DeviceError(f"board {board.id} has no emulator; use a serial port (--port)")
         self.board = board
         self.elf = Path(elf)
+        self.trace = trace
         self.name = f"QEMU {board.emulator.machine}"
         self._proc: subprocess.Popen[bytes] | None = None
         self._link: serial.SerialBase | None = None
@@ -85,7 +97,7 @@ class QemuTarget(Target):
         if not self.elf.is_file():
             raise DeviceError(f"firmware {self.elf} does not exist; build it first (`tinyml build`)")
         port = _free_port()
-        self._proc = subprocess.Popen(qemu_command(self.board, self.elf, port), stdin=subprocess.DEVNULL,
+        self._proc = subprocess.Popen(qemu_command(self.board, self.elf, port, self.trace), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         until = deadline(EMULATOR_START_DEADLINE_S)

@@ -3,8 +3,9 @@ in µs where ticks are time), per-layer ticks, and the firmware's flash/RAM from
 
 Ticks are cycles (a real Cortex-M's DWT counter: time at the core clock), µs (``micros()``), or,
 on the emulated board, executed instructions. Instructions are not time: the emulated board's
-latency is never printed as measured µs, only as a labelled estimate at the board's clock
-(one cycle per instruction — a lower bound: loads, multiplies and branches cost more on silicon)."""
+latency is never printed as measured µs, only as a labelled estimate at the board's clock, from
+the cycles a Cortex-M4 timing model gives one inference's executed instructions
+(``tinyml.measure.cycles``; one cycle per instruction when no execution log is available)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tinyml.audio import features
 from tinyml.build.elf import ElfSizes
 from tinyml.device.session import Session
 from tinyml.generate.render import render
+from tinyml.measure.cycles import CycleEstimate
 
 INFER_DEADLINE_S = 60.0  # one inference of a large model on a slow board
 FRONTEND_STRIDES = 50  # 1 s of audio through the streaming front end
@@ -39,6 +41,15 @@ class BenchResult:
     clock_hz: int = 0  # the board's core clock (boards/*.yaml), for the estimate from instructions
     frontend_ticks_per_stride: int | None = None  # the audio front end, per 20 ms stride (None: no front end)
     stride_ms: float = 1000.0 * features.STRIDE / features.SAMPLE_RATE
+    estimated_cycles: int | None = None  # one inference, from the timing model (emulated boards)
+    cycle_classes: tuple[tuple[str, int], ...] = ()  # its cycles per instruction class
+    traced_instructions: int | None = None  # the instructions the timing model costed
+
+    @property
+    def cycles_per_instruction(self) -> float | None:
+        if self.estimated_cycles is None or not self.traced_instructions:
+            return None
+        return self.estimated_cycles / self.traced_instructions
 
     @property
     def realtime_fraction(self) -> float | None:
@@ -59,15 +70,20 @@ class BenchResult:
                     "max": values.max()}[name])
 
     def us(self, ticks: int) -> float:
-        """Measured µs (cycles or µs ticks), or the estimate at the board's clock (instructions)."""
-        hz = self.ticks_hz if self.measures_time or not self.clock_hz else self.clock_hz
-        return ticks * 1e6 / hz
+        """Measured µs (cycles or µs ticks), or the estimate at the board's clock (instructions
+        costed at the timing model's cycles per instruction, else one each)."""
+        if self.measures_time or not self.clock_hz:
+            return ticks * 1e6 / self.ticks_hz
+        return ticks * (self.cycles_per_instruction or 1.0) * 1e6 / self.clock_hz
 
     def time_text(self, ticks: int) -> str:
         if self.measures_time:
             return f"{self.us(ticks):,.0f} µs"
         if not self.clock_hz:
             return "no time: instructions are not cycles"
+        if (cpi := self.cycles_per_instruction) is not None:
+            return (f"estimate ≈ {self.us(ticks):,.0f} µs at {self.clock_hz / 1e6:g} MHz: Cortex-M4 timing model, "
+                    f"{cpi:.2f} cycles per instruction, flash wait states not modelled; not measured")
         return (f"estimate ≈ {self.us(ticks):,.0f} µs at {self.clock_hz / 1e6:g} MHz if every instruction took one "
                 "cycle, not measured")
 
@@ -98,7 +114,7 @@ class BenchResult:
 
 
 def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None,
-          x: np.ndarray | None = None, clock_hz: int = 0) -> BenchResult:
+          x: np.ndarray | None = None, clock_hz: int = 0, cycles: CycleEstimate | None = None) -> BenchResult:
     """``runs`` timed inferences of ``x`` (default: all zeros). The input is loaded first: the runtime
     reuses the input tensor's memory during an inference, and the firmware restores it from the
     loaded bytes before every run, so every run computes the same thing."""
@@ -115,4 +131,7 @@ def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None
         fe_ticks, strides = session.frontend_cost(FRONTEND_STRIDES)
         frontend = round(fe_ticks / strides)
     return BenchResult(board, info.runtime, info.model, runs, info.tick_unit, info.ticks_hz, tuple(ticks), info.arena,
-                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers, clock_hz, frontend)
+                       sizes.flash if sizes else None, sizes.ram if sizes else None, layers, clock_hz, frontend,
+                       estimated_cycles=cycles.cycles if cycles else None,
+                       cycle_classes=tuple(cycles.by_class.most_common()) if cycles else (),
+                       traced_instructions=cycles.instructions if cycles else None)

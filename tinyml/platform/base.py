@@ -149,6 +149,11 @@ class Platform:
         """True when the firmware should be asked to exit after a session (the emulator)."""
         return False
 
+    def traced_target(self, elf: Path, log: Path, ranges: str) -> Target | None:
+        """A Target that logs every instruction it executes in ``ranges`` (for the cycle estimate),
+        or None: a real board runs at its own clock and measures time itself."""
+        return None
+
     def offline_check(self, project: Path, runtime: str) -> LinkCheck:
         """Compile and link the project with the local Arm toolchain, without its PlatformIO platform."""
         flags = self.cpu_flags

@@ -54,6 +54,11 @@ class QemuStm32(Platform):
     def ends_session(self, port: str | None) -> bool:
         return port is None
 
+    def traced_target(self, elf: Path, log: Path, ranges: str) -> Target | None:
+        from tinyml.device.qemu import ExecTrace, QemuTarget
+
+        return QemuTarget(self.board, elf, ExecTrace(log, ranges))
+
     def requirements(self, runtime: str, port: str | None = None) -> list[Requirement]:
         emulator = self.board.emulator
         assert emulator is not None  # the board file loader insists on it for target: qemu

@@ -1,7 +1,7 @@
 """Benchmark (not a test): the four MLPerf Tiny models — KWS DS-CNN, VWW MobileNetV1-0.25, IC
 ResNet-8, AD ToyADMOS autoencoder (random calibrated weights, converted to int8 for real) — with the
-code-generated native runtime and with TFLite Micro + CMSIS-NN (release defines), on the emulated
-STM32F405.
+code-generated native runtime and with TFLite Micro + CMSIS-NN (release defines: NDEBUG and
+TF_LITE_STRIP_ERROR_STRINGS), on the emulated STM32F405.
 
 Per model and runtime: executed instructions (QEMU ``-icount shift=0``), estimated Cortex-M4 cycles
 (``tinyml.measure.cycles``: the executed instructions costed with Cortex-M4 timings, no flash wait
@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests/ has the reference models
 
 from tinyml.boards import get_board
-from tinyml.build.tflm import export_tflm
+from tinyml.build.tflm import STRIP_ERROR_STRINGS, export_tflm
 from tinyml.errors import DoesNotFitError
 from tinyml.generate.project import generate
 from tinyml.measure.estimate import estimate_inference
@@ -56,6 +56,9 @@ def _model(name: str, work: Path) -> Path:
 def _measure(model_path: Path, runtime: str, out: Path) -> dict[str, object]:
     board = get_board("qemu")
     project = generate(model_path, board, out, runtime=runtime, name=model_path.stem, force=True)
+    # TFLM as its release build: the projects define NDEBUG; the error strings go too (PlatformIO
+    # adds PLATFORMIO_BUILD_FLAGS to every source, the library's included)
+    os.environ["PLATFORMIO_BUILD_FLAGS"] = STRIP_ERROR_STRINGS if runtime == "tflm" else ""
     firmware = build_project(project.path)
     x = np.random.default_rng(0).integers(-128, 128, load_model(model_path).input_tensors[0].elements).astype(np.int8)
     cycles = estimate_inference(platform_for(board), firmware.elf, x)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from tinyml.boards import Board
 from tinyml.device import protocol as p
-from tinyml.device.qemu import qemu_command
+from tinyml.device.qemu import _die_with_parent, qemu_command
 
 RESPONSE_DEADLINE_S = 10.0
 
 
 class HostDevice:
     def __init__(self, argv: list[str]) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        # dies with the test process (as tinyml's own emulator): a failed test leaves no QEMU behind
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.greeting = self.read_response()
 
     def read_response(self) -> list[p.Event]:

@@ -30,16 +30,24 @@ class ElfSizes:
         return self.data + self.bss
 
 
-def elf_sizes(path: Path) -> ElfSizes:
+SHT_SYMTAB = 2
+STT_FUNC = 2
+
+
+def _read(path: Path) -> tuple[bytes, str, list[tuple[int, ...]]]:
+    """The file, its byte order and its section headers (name, type, flags, addr, offset, size, link, info)."""
     raw = Path(path).read_bytes()
     if raw[:4] != b"\x7fELF" or raw[4] != 1:
         raise TinymlError(f"{path} is not a 32-bit ELF file; point at the firmware's .elf")
     endian = "<" if raw[5] == 1 else ">"
     shoff, = struct.unpack_from(endian + "I", raw, 0x20)
     shentsize, shnum = struct.unpack_from(endian + "HH", raw, 0x2E)
+    return raw, endian, [struct.unpack_from(endian + "IIIIIIII", raw, shoff + i * shentsize) for i in range(shnum)]
+
+
+def elf_sizes(path: Path) -> ElfSizes:
     text = data = bss = 0
-    for i in range(shnum):
-        _name, kind, flags, _addr, _off, size = struct.unpack_from(endian + "IIIIII", raw, shoff + i * shentsize)
+    for _name, kind, flags, _addr, _off, size, _link, _info in _read(path)[2]:
         if not flags & SHF_ALLOC:
             continue
         if kind == SHT_NOBITS:
@@ -51,19 +59,9 @@ def elf_sizes(path: Path) -> ElfSizes:
     return ElfSizes(text, data, bss)
 
 
-SHT_SYMTAB = 2
-STT_FUNC = 2
-
-
 def elf_functions(path: Path) -> dict[str, tuple[int, int]]:
     """Function symbols of an ELF32 -> (address without the Thumb bit, size)."""
-    raw = Path(path).read_bytes()
-    if raw[:4] != b"\x7fELF" or raw[4] != 1:
-        raise TinymlError(f"{path} is not a 32-bit ELF file; point at the firmware's .elf")
-    endian = "<" if raw[5] == 1 else ">"
-    shoff, = struct.unpack_from(endian + "I", raw, 0x20)
-    shentsize, shnum = struct.unpack_from(endian + "HH", raw, 0x2E)
-    headers = [struct.unpack_from(endian + "IIIIIIII", raw, shoff + i * shentsize) for i in range(shnum)]
+    raw, endian, headers = _read(path)
     functions: dict[str, tuple[int, int]] = {}
     for _name, kind, _flags, _addr, offset, size, link, _info in headers:
         if kind != SHT_SYMTAB:

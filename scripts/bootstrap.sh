@@ -10,7 +10,7 @@ set -euo pipefail
 TINYML_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export TINYML_ROOT
 
-APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang libfuzzer-14-dev)
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev)
 # QAT needs Keras 2 (tf-keras) and tensorflow-model-optimization. Both declare a dependency on
 # the full `tensorflow` wheel, so they are installed without dependencies next to tensorflow-cpu.
 QAT_PACKAGES=(tf-keras==2.21.0 tensorflow-model-optimization==0.8.1)

@@ -54,10 +54,15 @@ def test_a_block_rewound_at_an_io_access_counts_once() -> None:
     assert (est.instructions, est.cycles) == (3, 6)
 
 
-def test_a_block_left_at_an_expired_instruction_budget_counts_once() -> None:
-    """QEMU logs the pop block, finds its -icount budget spent, and runs it again: one pop."""
-    again = "Trace 0: 0x7ff790000300 [00800408/0800010c/00000010/ff020200] f\n"
-    log = LOG.replace(again, again + again, 1)
+def test_a_block_stopped_before_it_started_counts_once() -> None:
+    """QEMU logs a block, finds its -icount budget spent (or an exit requested), says so, and runs
+    it again: the pop block and the loop block (which returns to its own start) each count once."""
+    pop = "Trace 0: 0x7ff790000300 [00800408/0800010c/00000010/ff020200] f\n"
+    loop = "Trace 0: 0x7ff790000200 [00800408/08000102/00000010/ff020200] f\n"
+    stop = "Stopped execution of TB chain before {} f\n"
+    log = LOG.replace(pop, pop + stop.format("0x7ff790000300 [0800010c]") + pop, 1)
+    log = log.replace(loop, loop + stop.format("0x7ff790000200 [08000102]") + loop, 1)
+    assert log.count(loop) == 2 and log.count(pop) == 2
     assert c.estimate(c.parse_trace(log), 0x08000100, frozenset({0x08000300})).cycles == 28
 
 

@@ -4,7 +4,8 @@ QEMU counts instructions, not cycles: an LDM of 8 registers is one instruction a
 branch refills the pipeline. Under ``-d in_asm,exec,nochain`` QEMU logs every translated block's
 instructions and every executed block in order; the inference is the stretch from the first block
 at ``tm_runner_invoke`` to the block at its return address (blocks QEMU rewound at an I/O access
-or left at an expired instruction budget count only what ran). Each executed instruction is costed
+or logged and then not started — "Stopped execution of TB chain", at an expired ``-icount`` budget
+or an exit request — count only what ran). Each executed instruction is costed
 with the Cortex-M4 instruction timings (ARM Cortex-M4 TRM r0p1, section 3.3.1):
 
 - data processing, multiplies incl. SMLAD/SMLAL/UMULL (single-cycle MAC), saturation, IT: 1;
@@ -31,6 +32,8 @@ CONDITIONS = frozenset("eq ne cs hs cc lo mi pl vs vc hi ls ge lt gt le al".spli
 
 _INSN = re.compile(r"^0x(?P<addr>[0-9a-f]+):\s+(?P<enc>[0-9a-f]{4}(?: [0-9a-f]{4})?)\s+(?P<mn>\S+)\s*(?P<ops>.*)$")
 _REWOUND = re.compile(r"^cpu_io_recompile: rewound execution of TB to (?P<pc>[0-9a-f]+)")
+# the block just logged did not start: its -icount budget ran out, or an exit was requested
+_STOPPED = re.compile(r"^Stopped execution of TB chain before (?P<host>0x[0-9a-f]+) \[(?P<pc>[0-9a-f]+)\]")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ def parse_trace(log: str) -> list[Executed]:
 
     Blocks are told apart by QEMU's host address for them (the ``Trace`` line), not by guest
     address: under ``-icount`` a block may be translated again shorter at the same address. A block
-    is logged (``IN:``) when translated, just before its first execution."""
+    is logged (``IN:``) when translated, just before its first execution; a block logged and then
+    stopped before its first instruction is no execution."""
     by_host: dict[str, tuple[Instruction, ...]] = {}
     executed: list[Executed] = []
     pending: list[Instruction] = []
@@ -98,6 +102,8 @@ def parse_trace(log: str) -> list[Executed]:
         elif (match := _REWOUND.match(line)) and executed:
             last = executed[-1]
             executed[-1] = Executed(last.pc, last.block, int(match["pc"], 16))
+        elif (match := _STOPPED.match(line)) and executed and executed[-1].pc == int(match["pc"], 16):
+            executed.pop()
     return executed
 
 
@@ -169,8 +175,6 @@ def estimate(executed: list[Executed], start: int, ends: frozenset[int]) -> Cycl
     after_load_store = False
     for i in range(first, last):
         run = executed[i]
-        if _expired(run, executed[i + 1]):
-            continue
         block = run.block if run.stop is None else tuple(insn for insn in run.block if insn.addr < run.stop)
         nxt = run.stop if run.stop is not None else executed[i + 1].pc
         for insn in block:
@@ -182,14 +186,6 @@ def estimate(executed: list[Executed], start: int, ends: frozenset[int]) -> Cycl
             result.cycles += cycles
             result.by_class[kind] += cycles
     return result
-
-
-def _expired(run: Executed, nxt: Executed) -> bool:
-    """QEMU logged the block but ran none of it: its ``-icount`` budget (16 bits) ran out at the
-    block's start, and the same address runs next. A block that loops to its own start is taken to
-    have run (an expiry there is rare and costs one block)."""
-    last = run.block[-1]
-    return nxt.pc == run.pc and run.stop is None and last.operands.lstrip("#") != f"0x{run.pc:x}"
 
 
 def return_addresses(executed: list[Executed], callee: int) -> frozenset[int]:

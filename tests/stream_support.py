@@ -4,6 +4,7 @@ reference of the whole streaming pipeline, and scoring detections against the tr
 
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 from dataclasses import dataclass
@@ -24,11 +25,14 @@ COMPILE_DEADLINE_S = 300.0
 
 
 def build_host_firmware(project: Path, out: Path) -> Path:
-    """The whole firmware (protocol, native runtime, front end, detector) for the host port."""
+    """The whole firmware (protocol, native runtime, front end, detector) for the host port; a
+    project for a board with a microphone gets the host's file microphone (TINYML_MIC_PCM)."""
     src = project / "src"
     sources = [*sorted(src.glob("*.c")), *sorted((src / "tinyml/core").glob("*.c")),
                *sorted((src / "tinyml/runtime").glob("*.c")), *sorted((src / "tinyml/frontend").glob("*.c")),
                data_dir("firmware") / "ports/host/tinyml_port_host.c"]
+    if "TM_HAS_MIC" in (src / "tinyml_board.h").read_text():
+        sources.append(data_dir("firmware") / "ports/host/tinyml_mic_host.c")
     includes = [f"-I{d}" for d in (src, src / "tinyml/core", src / "tinyml/runtime", src / "tinyml/frontend")]
     subprocess.run(["gcc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", *includes,
                     *map(str, sources), "-lm", "-o", str(out)], check=True, capture_output=True,
@@ -41,14 +45,17 @@ class PipeTarget(Target):
 
     lossless_input = True
 
-    def __init__(self, exe: Path) -> None:
+    def __init__(self, exe: Path, env: dict[str, str] | None = None) -> None:
         self.exe = exe
+        self.env = env
         self.name = f"host firmware {exe.name}"
         self._lines = LineBuffer()
         self._proc: subprocess.Popen[bytes] | None = None
 
     def open(self) -> None:
-        self._proc = subprocess.Popen([str(self.exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        env = {**os.environ, **self.env} if self.env else None
+        self._proc = subprocess.Popen([str(self.exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                      env=env)
 
     def _read_some(self, wait_s: float) -> bytes:
         assert self._proc is not None and self._proc.stdout is not None

@@ -90,6 +90,9 @@ def test_boards_command_lists_every_board(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for board_id in REQUIRED:
         assert f'"{board_id}"' in out
+    listed = {b["id"]: b["microphone"] for b in __import__("json").loads(out)}
+    assert listed["nano33ble_sense"] == "pdm_arduino" and listed["esp32-s3-eye"] == "i2s_esp_idf"
+    assert listed["qemu-stm32f405"] is None
 
 
 def test_boards_table_shows_whole_ids_at_80_columns() -> None:

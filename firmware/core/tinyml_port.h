@@ -13,7 +13,8 @@ extern "C" {
 void tm_port_init(void);
 /* Write bytes to the console (blocking). */
 void tm_port_write(const char *data, size_t len);
-/* Next byte from the console, or -1 when none is waiting (never blocks). */
+/* Next byte from the console, or -1 when none is waiting: returns at once (an RTOS port may wait
+ * up to one scheduler tick, a host port a millisecond), so the main loop can do idle work. */
 int tm_port_read(void);
 /* Free-running timer; wraps at 2^32. */
 uint32_t tm_port_ticks(void);

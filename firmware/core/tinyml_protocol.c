@@ -7,11 +7,11 @@
 #include "tinyml_port.h"
 #include "tinyml_runner.h"
 #ifdef TM_HAS_FRONTEND
-#include "tinyml_detect.h"
 #include "tinyml_frontend.h"
 /* The loaded bytes are either the model's int8 input or a raw clip (int16 PCM) for the front end. */
 #define TM_DB_BYTES (TM_FE_AUDIO_BYTES > TM_INPUT_BYTES ? TM_FE_AUDIO_BYTES : TM_INPUT_BYTES)
-#define TM_FRONTEND_WORD "|frontend|stream"
+#include "tinyml_stream.h"
+#define TM_FRONTEND_WORD "|frontend|stream|listen"
 #else
 #define TM_DB_BYTES TM_INPUT_BYTES
 #define TM_FRONTEND_WORD ""
@@ -34,7 +34,7 @@ static int g_runner_status = -1;
 static uint64_t g_clock;
 static uint32_t g_clock_last;
 
-static uint64_t clock_now(void) {
+uint64_t tm_clock_now(void) {
   uint32_t t = tm_port_ticks();
   g_clock += (uint32_t)(t - g_clock_last);
   g_clock_last = t;
@@ -63,7 +63,7 @@ void tm_put_i32(int32_t v) {
 }
 
 /* A float with three decimals (probabilities), truncated like the MLPerf reference's th_results. */
-static void put_fixed3(float f) {
+void tm_put_fixed3(float f) {
   if (f < 0.0f) {
     tm_puts("-");
     f = -f;
@@ -85,7 +85,7 @@ static uint64_t ticks_to_us(uint64_t ticks) { return ticks * 1000000u / tm_port_
 
 static void lap(void) {
   tm_puts("m-lap-us-");
-  tm_put_u64(ticks_to_us(clock_now()));
+  tm_put_u64(ticks_to_us(tm_clock_now()));
   tm_puts("\r\n");
 }
 
@@ -97,7 +97,7 @@ static int hex_value(char c) {
 }
 
 /* A hex string the MLPerf way: an even number of hex digits, else an error line and 0. */
-static int hex_ok(const char *hex) {
+int tm_hex_ok(const char *hex) {
   size_t len = strlen(hex);
   if (len % 2u != 0u) {
     tm_puts("e-[Insufficent number of hex digits]\r\n");
@@ -113,7 +113,7 @@ static int hex_ok(const char *hex) {
 }
 
 /* Decode up to cap bytes of a checked hex string; returns the bytes written. */
-static size_t hex_decode(const char *hex, uint8_t *out, size_t cap) {
+size_t tm_hex_decode(const char *hex, uint8_t *out, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; hex[i] != '\0' && n < cap; i += 2) {
     out[n++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1]));
@@ -122,7 +122,7 @@ static size_t hex_decode(const char *hex, uint8_t *out, size_t cap) {
 }
 
 /* Parse a non-negative decimal; -1 when absent or malformed. */
-static long parse_count(const char *s) {
+long tm_parse_count(const char *s) {
   if (s == NULL || *s == '\0') return -1;
   long v = 0;
   for (; *s; ++s) {
@@ -132,7 +132,7 @@ static long parse_count(const char *s) {
   return v;
 }
 
-static char *next_token(char **cursor) {
+char *tm_next_token(char **cursor) {
   char *s = *cursor;
   while (*s == ' ') ++s;
   if (*s == '\0') return NULL;
@@ -151,7 +151,7 @@ static void print_outputs(void) {
   tm_puts("m-results-[");
   for (size_t i = 0; i < n; ++i) {
     if (i) tm_puts(",");
-    put_fixed3(scale * (float)((int32_t)out[i] - zero));
+    tm_put_fixed3(scale * (float)((int32_t)out[i] - zero));
   }
   tm_puts("]\r\n");
 }
@@ -178,7 +178,7 @@ static void print_raw_outputs(void) {
   print_int8s("m-tinyml-out-[", out, n);
 }
 
-static int runner_ready(void) {
+int tm_runner_ready(void) {
   if (g_runner_status == 0) return 1;
   tm_puts("e-[tinyml: the runtime failed to initialise (");
   tm_put_i32(g_runner_status);
@@ -187,9 +187,9 @@ static int runner_ready(void) {
 }
 
 static int invoke_timed(uint64_t *ticks) {
-  uint64_t start = clock_now();
+  uint64_t start = tm_clock_now();
   int status = tm_runner_invoke();
-  *ticks += clock_now() - start;
+  *ticks += tm_clock_now() - start;
   return status;
 }
 
@@ -206,9 +206,9 @@ static int audio_loaded(void) {
 static void load_input(int8_t *input, size_t in_len, uint64_t *frontend_ticks) {
 #ifdef TM_HAS_FRONTEND
   if (audio_loaded()) {
-    uint64_t start = clock_now();
+    uint64_t start = tm_clock_now();
     tm_fe_clip(g_db_store.pcm, input);
-    *frontend_ticks += clock_now() - start;
+    *frontend_ticks += tm_clock_now() - start;
     return;
   }
 #endif
@@ -218,15 +218,15 @@ static void load_input(int8_t *input, size_t in_len, uint64_t *frontend_ticks) {
 
 static void cmd_infer(char **cursor) {
   long n = 1, warmup = TM_DEFAULT_WARMUP;
-  char *arg = next_token(cursor);
+  char *arg = tm_next_token(cursor);
   if (arg) {
-    n = parse_count(arg);
+    n = tm_parse_count(arg);
     if (n <= 0) {
       tm_puts("e-[Inference iterations must be >0]\r\n");
       return;
     }
-    arg = next_token(cursor);
-    if (arg && (warmup = parse_count(arg)) < 0) {
+    arg = tm_next_token(cursor);
+    if (arg && (warmup = tm_parse_count(arg)) < 0) {
       tm_puts("e-[Inference warmup must be >=0]\r\n");
       return;
     }
@@ -235,7 +235,7 @@ static void cmd_infer(char **cursor) {
       return;
     }
   }
-  if (!runner_ready()) return;
+  if (!tm_runner_ready()) return;
   size_t in_len;
   int8_t *input = tm_runner_input(&in_len);
   uint64_t ticks = 0, frontend_ticks = 0;
@@ -272,11 +272,11 @@ failed:
 }
 
 static void cmd_db(char **cursor) {
-  char *sub = next_token(cursor);
+  char *sub = tm_next_token(cursor);
   if (sub == NULL) {
     tm_puts("e-[Command 'db' requires a subcommand]\r\n");
   } else if (strcmp(sub, "load") == 0) {
-    long n = parse_count(next_token(cursor));
+    long n = tm_parse_count(tm_next_token(cursor));
     if (n <= 0) {
       tm_puts("e-[Command 'db load' must be >0 bytes]\r\n");
     } else if ((size_t)n > sizeof g_db) {
@@ -299,114 +299,14 @@ static void cmd_db(char **cursor) {
       tm_puts((i + 1u) % 8u == 0u || i + 1u == g_db_pos ? "\r\n" : "-");
     }
   } else {
-    if (!hex_ok(sub)) return;
-    g_db_pos += hex_decode(sub, (uint8_t *)g_db + g_db_pos, g_db_size - g_db_pos);
+    if (!tm_hex_ok(sub)) return;
+    g_db_pos += tm_hex_decode(sub, (uint8_t *)g_db + g_db_pos, g_db_size - g_db_pos);
     if (g_db_pos == g_db_size) tm_puts("m-load-done\r\n");
   }
 }
 
-#ifdef TM_HAS_FRONTEND
-/* `tinyml frontend N`: the streaming front end's cost over N strides of pseudo-random audio
- * generated here (no transfer needed): one frame per stride, the window and feature ring slid as
- * `listen` does. The first window is filled before the clock starts. */
-static void cmd_frontend(char **cursor) {
-  static tm_fe_stream_t stream;
-  static int16_t chunk[TM_FE_WINDOW];
-  char *arg = next_token(cursor);
-  long strides = arg ? parse_count(arg) : 49;
-  if (strides <= 0 || strides > TM_INFER_MAX) {
-    tm_puts("e-[tinyml frontend: strides must be 1.." TM_STR(TM_INFER_MAX) "]\r\n");
-    return;
-  }
-  uint32_t seed = 12345u;
-  tm_fe_stream_reset(&stream);
-  uint64_t ticks = 0;
-  size_t frames = 0;
-  for (long i = -1; i < strides; ++i) {
-    const size_t n = i < 0 ? TM_FE_WINDOW : TM_FE_STRIDE;
-    for (size_t k = 0; k < n; ++k) {
-      seed = seed * 1664525u + 1013904223u;
-      chunk[k] = (int16_t)((int32_t)(seed >> 16) - 32768) / 8; /* white noise at -18 dBFS peak */
-    }
-    const uint64_t start = clock_now();
-    const size_t made = tm_fe_stream_push(&stream, chunk, n);
-    if (i >= 0) {
-      ticks += clock_now() - start;
-      frames += made;
-    }
-  }
-  tm_puts("m-tinyml-frontend-ticks-");
-  tm_put_u64(ticks);
-  tm_puts("\r\nm-tinyml-frontend-frames-");
-  tm_put_u64(frames);
-  tm_puts("\r\n");
-}
-#endif
-
-#ifdef TM_HAS_FRONTEND
-/* `tinyml stream <hex>`: int16 little-endian PCM appended to an endless stream. Every stride the
- * front end adds a frame; every TM_DETECT_EVERY_STRIDES frames (once a full window exists) the model
- * runs on the last window and the detector may report `m-tinyml-heard-[label,score,ms]`, ms being
- * the audio time at the end of the window. `tinyml stream reset` starts a new stream. */
-static tm_fe_stream_t g_stream;
-static tm_detect_t g_detect;
-
-static void stream_reset(void) {
-  tm_fe_stream_reset(&g_stream);
-  tm_detect_reset(&g_detect);
-}
-
-static void stream_frame(void) {
-  if (g_stream.frames < TM_FE_N_FRAMES || (g_stream.frames - TM_FE_N_FRAMES) % TM_DETECT_EVERY_STRIDES != 0u) return;
-  size_t in_len, out_len;
-  int8_t *input = tm_runner_input(&in_len);
-  memcpy(input, g_stream.features, in_len < sizeof g_stream.features ? in_len : sizeof g_stream.features);
-  if (tm_runner_invoke() != 0) {
-    tm_puts("e-[tinyml: inference failed]\r\n");
-    return;
-  }
-  /* audio time at the end of the newest frame (independent of how the stream was chunked) */
-  const uint64_t end = TM_FE_WINDOW + (uint64_t)(g_stream.frames - 1u) * TM_FE_STRIDE;
-  const uint32_t now_ms = (uint32_t)(end * 1000u / TM_FE_SAMPLE_RATE);
-  tm_heard_t heard;
-  if (tm_detect_update(&g_detect, tm_runner_output(&out_len), now_ms, &heard)) {
-    static const char *const labels[] = TM_LABELS;
-    tm_puts("m-tinyml-heard-[");
-    tm_puts(labels[heard.label]);
-    tm_puts(",");
-    put_fixed3(tm_runner_output_scale() * (float)heard.score_q / (float)heard.count);
-    tm_puts(",");
-    tm_put_u64(now_ms);
-    tm_puts("]\r\n");
-  }
-}
-
-static void cmd_stream(char **cursor) {
-  static int16_t pcm[TM_CMD_MAX / 4u];
-  char *arg = next_token(cursor);
-  if (arg == NULL) {
-    tm_puts("e-[tinyml stream: expected reset or hex PCM]\r\n");
-    return;
-  }
-  if (strcmp(arg, "reset") == 0) {
-    stream_reset();
-    return;
-  }
-  if (!runner_ready() || !hex_ok(arg)) return;
-  if (strlen(arg) % 4u != 0u) {
-    tm_puts("e-[tinyml stream: PCM is whole int16 samples (4 hex digits each)]\r\n");
-    return;
-  }
-  const size_t n = hex_decode(arg, (uint8_t *)pcm, sizeof pcm) / 2u;
-  for (size_t i = 0; i < n; i += TM_FE_STRIDE) { /* a piece of <= one stride adds <= one frame */
-    const size_t piece = n - i < TM_FE_STRIDE ? n - i : TM_FE_STRIDE;
-    if (tm_fe_stream_push(&g_stream, pcm + i, piece)) stream_frame();
-  }
-}
-#endif
-
 static void cmd_tinyml(char **cursor) {
-  char *sub = next_token(cursor);
+  char *sub = tm_next_token(cursor);
   if (sub && strcmp(sub, "info") == 0) {
     size_t in_len = 0, out_len = 0;
     if (g_runner_status == 0) {
@@ -435,9 +335,9 @@ static void cmd_tinyml(char **cursor) {
 #endif
     tm_puts("\r\n");
   } else if (sub && strcmp(sub, "out") == 0) {
-    if (runner_ready()) print_raw_outputs();
+    if (tm_runner_ready()) print_raw_outputs();
   } else if (sub && strcmp(sub, "in") == 0) {
-    if (runner_ready()) {
+    if (tm_runner_ready()) {
       size_t in_len;
       uint64_t frontend_ticks = 0;
       load_input(tm_runner_input(&in_len), in_len, &frontend_ticks);
@@ -454,10 +354,8 @@ static void cmd_tinyml(char **cursor) {
       tm_puts("\r\n");
     }
 #ifdef TM_HAS_FRONTEND
-  } else if (sub && strcmp(sub, "frontend") == 0) {
-    cmd_frontend(cursor);
-  } else if (sub && strcmp(sub, "stream") == 0) {
-    cmd_stream(cursor);
+  } else if (sub && tm_stream_command(sub, cursor)) {
+    /* frontend, stream, listen: tinyml_stream.c */
 #endif
   } else if (sub && strcmp(sub, "exit") == 0) {
     tm_puts("m-tinyml-bye\r\n");
@@ -469,7 +367,7 @@ static void cmd_tinyml(char **cursor) {
 
 static void run_command(char *line) {
   char *cursor = line;
-  char *cmd = next_token(&cursor);
+  char *cmd = tm_next_token(&cursor);
   if (cmd == NULL) {
     /* an empty command just answers m-ready */
   } else if (g_cmd_overflow) {
@@ -488,7 +386,7 @@ static void run_command(char *line) {
   } else if (strcmp(cmd, "infer") == 0) {
     cmd_infer(&cursor);
   } else if (strcmp(cmd, "results") == 0) {
-    if (runner_ready()) print_outputs();
+    if (tm_runner_ready()) print_outputs();
   } else if (strcmp(cmd, "tinyml") == 0) {
     cmd_tinyml(&cursor);
   } else if (strcmp(cmd, "help") == 0) {
@@ -503,6 +401,9 @@ static void run_command(char *line) {
 }
 
 void tm_protocol_feed(char c) {
+#ifdef TM_HAS_FRONTEND
+  tm_listen_stop();
+#endif
   if (c == TM_CMD_TERMINATOR) {
     g_cmd[g_cmd_len] = '\0';
     run_command(g_cmd);
@@ -529,6 +430,15 @@ void tm_protocol_start(void) {
   tm_puts("m-timestamp-mode-performance\r\n");
   lap();
   tm_puts("m-init-done\r\nm-ready\r\n");
+#ifdef TM_HAS_FRONTEND
+  if (g_runner_status == 0) tm_listen_boot();
+#endif
+}
+
+void tm_protocol_idle(void) {
+#ifdef TM_HAS_FRONTEND
+  tm_listen_poll();
+#endif
 }
 
 void tm_app_run(void) {
@@ -536,6 +446,10 @@ void tm_app_run(void) {
   tm_protocol_start();
   for (;;) {
     int c = tm_port_read();
-    if (c >= 0) tm_protocol_feed((char)c);
+    if (c >= 0) {
+      tm_protocol_feed((char)c);
+    } else {
+      tm_protocol_idle();
+    }
   }
 }

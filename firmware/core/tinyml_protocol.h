@@ -25,8 +25,12 @@ extern "C" {
 
 /* Initialise the runtime and print the greeting (m-init-done, m-ready). */
 void tm_protocol_start(void);
-/* Feed one received byte; runs the command when the terminator arrives. */
+/* Feed one received byte; runs the command when the terminator arrives. A byte also ends
+ * listening to a microphone: the host has something to say. */
 void tm_protocol_feed(char c);
+/* Call when no byte is waiting: a board listening to its microphone runs the front end and the
+ * detector on what it captured. */
+void tm_protocol_idle(void);
 /* The firmware main loop: start, then poll the port forever. */
 void tm_app_run(void);
 
@@ -34,6 +38,16 @@ void tm_app_run(void);
 void tm_puts(const char *s);
 void tm_put_u64(uint64_t v);
 void tm_put_i32(int32_t v);
+/* A float with three decimals, truncated like the MLPerf reference's th_results. */
+void tm_put_fixed3(float f);
+
+/* For command handlers outside the engine (tinyml_stream.c). */
+char *tm_next_token(char **cursor);  /* next space-separated token of a command, or NULL */
+long tm_parse_count(const char *s);  /* a non-negative decimal; -1 when absent or malformed */
+int tm_hex_ok(const char *hex);      /* an even number of hex digits, else an e-[...] line and 0 */
+size_t tm_hex_decode(const char *hex, uint8_t *out, size_t cap);
+int tm_runner_ready(void);           /* the runtime initialised, else an e-[...] line and 0 */
+uint64_t tm_clock_now(void);         /* the port timer widened to 64 bits */
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,7 @@ class Board:
     port: str  # firmware/ports/<port>
     defines: tuple[tuple[str, str], ...]  # board facts for the port (TM_<NAME>)
     source: Path
+    microphone: str | None = None  # firmware/mics/<microphone>: the driver of the board's microphone
 
     @property
     def clock_hz(self) -> int:
@@ -169,6 +170,11 @@ def load_board(path: Path) -> Board:
 
     fw = _Fields(f.get("firmware", dict), f"{where}: firmware")
     port = fw.get("port", str)
+    microphone = fw.get("microphone", str, None)
+    mics = data_dir("firmware") / "mics"
+    if microphone is not None and not (mics / microphone).is_dir():
+        known = ", ".join(sorted(d.name for d in mics.iterdir() if d.is_dir()))
+        raise BoardError(f"{where}: firmware.microphone '{microphone}' is not a driver in firmware/mics/ ({known})")
     raw_defines = fw.get("defines", dict, {})
     fw.finish()
     for key, value in raw_defines.items():
@@ -200,6 +206,7 @@ def load_board(path: Path) -> Board:
         port=port,
         defines=defines,
         source=path,
+        microphone=microphone,
     )
     f.finish()
     return board

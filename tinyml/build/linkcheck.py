@@ -6,7 +6,8 @@ Everything the project generates is compiled for the board's CPU — model, op r
 kernels, runtime, protocol engine — and TFLM + CMSIS-NN (TFLM runtime) as a static library built
 once per CPU into tinyml's cache. The vendor console driver (STM32Cube HAL, Arduino core) needs the
 platform that is missing, so the host (stdio) port stands in for it: the check covers everything
-but that driver, and says so.
+but that driver (and a microphone driver, for which the host port's file microphone stands in),
+and says so.
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def link_check(project: Path, board: Board, runtime: str, cpu_flags: tuple[str, 
     sources = [*sorted(src.glob("*.c")), *sorted(src.glob("*.cc")), *sorted((src / "tinyml" / "core").glob("*.c")),
                *sorted(runtime_dir.glob("*.c")), *sorted(runtime_dir.glob("*.cc")), *sorted(frontend_dir.glob("*.c")),
                data_dir("firmware") / "ports" / "host" / "tinyml_port_host.c"]  # stands in for the vendor driver
+    if board.microphone and frontend_dir.is_dir():  # and the host's file microphone for the board's
+        sources.append(data_dir("firmware") / "ports" / "host" / "tinyml_mic_host.c")
     flags = [*cpu_flags, *COMMON, f"-I{src}", f"-I{src / 'tinyml/core'}", f"-I{runtime_dir}", f"-I{frontend_dir}"]
     libs: list[str] = []
     if runtime == "tflm":

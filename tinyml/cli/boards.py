@@ -18,7 +18,8 @@ def boards(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         print(json.dumps([{"id": b.id, "aliases": list(b.aliases), "name": b.name, "family": b.family,
                            "core": b.core, "clock_mhz": b.clock_mhz, "flash_bytes": b.flash_bytes,
                            "sram_bytes": b.sram_bytes, "target": platform_for(b).target_label,
-                           "platformio_board": b.platformio.board} for b in rows], indent=2))
+                           "platformio_board": b.platformio.board, "microphone": b.microphone} for b in rows],
+                         indent=2))
         return
     table = Table(title="tinyml boards", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     widest = max(len(b.id) for b in rows)
@@ -30,6 +31,7 @@ def boards(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         table.add_column(col, justify="right")
     table.add_column("target", overflow="fold")
     for b in rows:
+        target = platform_for(b).target_label + ("\n+ mic" if b.microphone else "")
         table.add_row(b.id, "\n".join(b.aliases), b.mcu, b.core, str(b.clock_mhz), str(b.flash_bytes // 1024),
-                      str(b.sram_bytes // 1024), platform_for(b).target_label)
+                      str(b.sram_bytes // 1024), target)
     stdout.print(table)

@@ -83,20 +83,33 @@ def bench(project: Path | None = typer.Argument(None, help="A built project (its
 
 
 def listen(project: Path = typer.Argument(..., help="A built KWS project (generated from a `tinyml train kws` run)."),
-           wav: Path = typer.Option(..., help="A WAV file of any length and rate (mixed to 16 kHz mono)."),
+           wav: Path | None = typer.Option(None, help="A WAV file of any length and rate (mixed to 16 kHz mono) to "
+                                                      "stream; without it, a board listens to its microphone."),
+           seconds: float = typer.Option(30.0, min=0.1, help="How long to listen to the microphone."),
            port: str | None = typer.Option(None, help="Serial port of a real board (default: by USB ids).")) -> None:
-    """Stream a WAV through the firmware's audio front end and detector; print what it hears."""
+    """What the firmware's audio front end and detector hear: a streamed WAV, or the board's microphone."""
+    from tinyml.device.protocol import Heard
+    from tinyml.errors import TinymlError
     from tinyml.measure.listen import listen as run_listen
-    from tinyml.measure.listen import wav_pcm
+    from tinyml.measure.listen import listen_microphone, wav_pcm
     from tinyml.platform import project_elf, session_for
 
     target_board, elf = project_elf(project)
-    wav_pcm(wav)  # a bad WAV fails before the device starts
-    console.print(f"streaming {wav} to {target_board.id}")
+    if wav is None and target_board.microphone is None:
+        raise TinymlError(f"{target_board.id} has no microphone (the emulated board hears audio streamed over its "
+                          "UART): pass --wav FILE.wav")
+    if wav is not None:
+        wav_pcm(wav)  # a bad WAV fails before the device starts
+
+    def show(h: Heard) -> None:
+        console.print(f"  {h.ms / 1000:8.2f} s  heard [bold]{h.label}[/bold]  (score {h.score:.2f})")
+
+    console.print(f"streaming {wav} to {target_board.id}" if wav else
+                  f"listening to the microphone of {target_board.id} for {seconds:g} s")
     with session_for(target_board, elf, port) as session:
-        result = run_listen(session, wav, lambda h: console.print(f"  {h.ms / 1000:8.2f} s  heard [bold]{h.label}"
-                                                                  f"[/bold]  (score {h.score:.2f})"))
-    console.print(f"{len(result.heard)} detections in {result.seconds:.1f} s of audio")
+        result = run_listen(session, wav, show) if wav else listen_microphone(session, seconds, show)
+    lost = f"; the microphone dropped {result.dropped} samples (the board fell behind)" if result.dropped else ""
+    console.print(f"{len(result.heard)} detections in {result.seconds:.1f} s of audio{lost}")
 
 
 def validate(project: Path = typer.Argument(..., help="A built project."),

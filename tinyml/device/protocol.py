@@ -102,6 +102,20 @@ class Heard(Event):
 
 
 @dataclass(frozen=True)
+class Listening(Event):
+    rate: int  # the microphone runs at this sample rate; detections follow as Heard
+
+
+@dataclass(frozen=True)
+class MicDropped(Event):
+    count: int  # samples the microphone lost since listening began (the pipeline fell behind)
+
+
+@dataclass(frozen=True)
+class MicEnd(Event): ...  # the host build's file microphone reached the end of its file
+
+
+@dataclass(frozen=True)
 class RawInputs(Event):
     values: tuple[int, ...]
 
@@ -163,6 +177,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[Event]], ...] = tuple((re.compile(p
     (r"m-tinyml-frontend-ticks-(?P<ticks>\d+)", FrontEndTicks),
     (r"m-tinyml-frontend-frames-(?P<count>\d+)", FrontEndFrames),
     (rf"m-tinyml-heard-\[(?P<label>[^,\]]+),(?P<score>{_NUM}),(?P<ms>\d+)\]", Heard),
+    (r"m-tinyml-listening-\[(?P<rate>\d+)\]", Listening),
+    (r"m-tinyml-mic-dropped-(?P<count>\d+)", MicDropped),
+    (r"m-tinyml-mic-end", MicEnd),
     (r"m-tinyml-in-\[(?P<values>(?:-?\d+(?:,-?\d+)*)?)\]", RawInputs),
     (rf"m-results-\[(?P<values>(?:{_NUM}(?:,{_NUM})*)?)\]", Results),
     (r"m-tinyml-out-\[(?P<values>(?:-?\d+(?:,-?\d+)*)?)\]", RawOutputs),
@@ -194,7 +211,7 @@ def parse_line(raw: str) -> Event:
             return Layer(line, int(g["index"]), g["name"], int(g["ticks"]))
         if kind is Heard:
             return Heard(line, g["label"], float(g["score"]), int(g["ms"]))
-        fields = {k: int(v) if k in ("us", "count", "ticks") else v for k, v in g.items()}
+        fields = {k: int(v) if k in ("us", "count", "ticks", "rate") else v for k, v in g.items()}
         return kind(line, **fields)  # type: ignore[call-arg]
     return Garbage(line)
 

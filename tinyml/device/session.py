@@ -16,6 +16,7 @@ from tinyml.device.target import BOOT_DEADLINE_S, RESPONSE_DEADLINE_S, DeviceErr
 GARBAGE_LIMIT = 50  # this many unparseable lines in one response: the baud rate or the firmware is wrong
 WAKE_COMMAND = p.command("name")
 STREAM_BATCH_S = 0.5  # audio pipelined per round of `tinyml stream` commands (emulator)
+LISTEN_POLL_S = 0.5  # while a microphone listens: how often the listening deadline is checked
 PIPELINE_DEPTH = 128  # commands written ahead of their answers (their answers stay well inside 64 KB)
 
 
@@ -175,6 +176,49 @@ class Session:
                         if on_heard is not None:
                             on_heard(event)
         return heard
+
+    def listen(self, seconds: float, on_heard: Callable[[p.Heard], None] | None = None,
+               max_heard: int | None = None) -> tuple[list[p.Heard], int, bool]:
+        """Listen to the board's microphone (`tinyml listen`) for ``seconds`` or until ``max_heard``
+        detections, then stop it (any byte does; an empty command answers). Returns (what it heard,
+        samples the microphone dropped, whether a file microphone reached its end)."""
+        response = self.send(p.command("tinyml", "listen"))
+        if errs := p.errors_in(response):
+            raise DeviceError(f"the firmware cannot listen: {errs[0]}")
+        heard: list[p.Heard] = []
+        dropped, ended, garbage = 0, False, 0
+
+        def take(event: p.Event) -> None:
+            nonlocal dropped, ended
+            if isinstance(event, p.Heard):
+                heard.append(event)
+                if on_heard is not None:
+                    on_heard(event)
+            elif isinstance(event, p.MicDropped):
+                dropped = event.count
+            elif isinstance(event, p.MicEnd):
+                ended = True
+            elif isinstance(event, p.DeviceError):
+                raise DeviceError(f"the device failed while listening: {event.message}")
+            elif isinstance(event, p.InitDone):
+                raise DeviceError(f"{self.target.name} reset while listening; check its power supply and stack "
+                                  "size")
+
+        until = deadline(seconds)
+        while remaining(until) > 0 and not ended and (max_heard is None or len(heard) < max_heard):
+            line = self.target.readline(min(remaining(until), LISTEN_POLL_S))
+            if line is None or not line.strip():
+                continue
+            self.log.append(line)
+            event = p.parse_line(line)
+            if isinstance(event, p.Garbage):
+                garbage += 1
+                if garbage > GARBAGE_LIMIT:
+                    raise DeviceError(f"{self.target.name} sends garbage while listening ({line[:40]!r}…)")
+            take(event)
+        for event in self.send(p.command()):  # stops the microphone; detections already in flight come first
+            take(event)
+        return heard, dropped, ended
 
     def layers(self) -> list[p.Layer]:
         return p.layers(self.send(p.command("tinyml", "layers")))

@@ -147,7 +147,8 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
                                      tflm_lib=tflm.lib_dep, tflm_note=tflm.note,
                                      extra_flags=platform.build_flags(runtime, files), **ctx)
 
-    copies = {**_static_files(platform.firmware_port, runtime, front_end is not None), **platform.static_files()}
+    copies = {**_static_files(platform.firmware_port, runtime, front_end is not None, board.microphone),
+              **platform.static_files()}
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out, set(files) | set(copies))
     for rel, text in files.items():
@@ -179,11 +180,13 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _static_files(port: str, runtime: str, front_end: bool) -> dict[str, Path]:
+def _static_files(port: str, runtime: str, front_end: bool, microphone: str | None) -> dict[str, Path]:
     fw = data_dir("firmware")
     mapping = {"core": fw / "core", "port": fw / "ports" / port, "runtime": fw / "runtime" / runtime}
     if front_end:
         mapping["frontend"] = fw / "frontend"
+        if microphone:  # only a model that hears needs the board's microphone
+            mapping["mic"] = fw / "mics" / microphone
     copies: dict[str, Path] = {}
     for dest, folder in mapping.items():
         if not folder.is_dir():

@@ -26,9 +26,11 @@ void tm_port_init(void) {
 
 void tm_port_write(const char *data, size_t len) { uart_write_bytes(TM_UART, data, len); }
 
+/* Waits at most one RTOS tick for a byte: the idle task runs (its watchdog is fed) while the
+ * console is quiet, and a byte that is there returns at once. */
 int tm_port_read(void) {
   uint8_t c;
-  return uart_read_bytes(TM_UART, &c, 1, 0) == 1 ? c : -1;
+  return uart_read_bytes(TM_UART, &c, 1, 1) == 1 ? c : -1;
 }
 
 uint32_t tm_port_ticks(void) { return (uint32_t)esp_cpu_get_cycle_count(); }

@@ -5,6 +5,12 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<poll.h>)
+#include <poll.h>
+#define TM_HOST_POLL 1
+#endif
+#endif
 
 #include "tinyml_port.h"
 #include "tinyml_protocol.h"
@@ -16,8 +22,13 @@ void tm_port_write(const char *data, size_t len) {
   if (len && data[len - 1] == '\n') fflush(stdout);
 }
 
+/* With poll(): -1 after 1 ms without input, so the main loop's idle work (a microphone) runs. */
 int tm_port_read(void) {
   unsigned char c;
+#ifdef TM_HOST_POLL
+  struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+  if (poll(&pfd, 1, 1) == 0) return -1;
+#endif
   ssize_t n = read(STDIN_FILENO, &c, 1);
   if (n == 1) return c;
   if (n == 0) tm_port_exit(0); /* stdin closed: the host is gone */

@@ -16,7 +16,7 @@ from tinyml.platform.base import Platform
 
 INVOKE = "tm_runner_invoke"  # the runtime's entry: one inference, nothing of the protocol
 # the firmware's polling loop: kept out of the log (it spins while the host talks)
-IDLE = ("tm_app_run", "tm_port_read")
+IDLE = ("tm_app_run", "tm_port_read", "tm_protocol_idle", "tm_listen_poll")
 TRACED_INFER_DEADLINE_S = 600.0  # logging every block slows QEMU ~20x
 
 

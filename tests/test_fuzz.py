@@ -8,6 +8,7 @@ of a million inputs sets TINYML_FUZZ_RUNS=1000000 instead."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tinyml.audio import features
 from tinyml.boards import get_board
+from tinyml.datasets.speech_commands import LABELS
 from tinyml.generate.project import generate
 
 FUZZ = Path(__file__).parent / "fuzz"
@@ -51,17 +54,32 @@ def _fuzz(argv: list[str], corpus: str, tmp_path: Path) -> int:
     return executed
 
 
+def _audio_model(tmp_path: Path) -> Path:
+    """The tiny 49x10 model as a KWS run's: the firmware then carries the audio front end."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model_int8.tflite").write_bytes(TINY.read_bytes())
+    (run / "run.json").write_text(json.dumps({"front_end": features.config(), "labels": list(LABELS)}))
+    return run / "model_int8.tflite"
+
+
 @pytest.mark.skipif(shutil.which("clang") is None, reason="needs clang with libFuzzer (scripts/bootstrap.sh)")
-def test_firmware_command_parser_survives_fuzzing(tmp_path: Path) -> None:
-    project = generate(TINY, get_board("qemu"), tmp_path / "p", runtime="echo", name="tiny")
+@pytest.mark.parametrize("audio", [False, True], ids=["commands", "audio-and-microphone"])
+def test_firmware_command_parser_survives_fuzzing(audio: bool, tmp_path: Path) -> None:
+    model, board = (_audio_model(tmp_path), "nano33ble_sense") if audio else (TINY, "qemu")
+    project = generate(model, get_board(board), tmp_path / "p", runtime="echo", name="tiny")
     src = project.path / "src"
+    sources = [src / "tinyml/core/tinyml_protocol.c", src / "tinyml/runtime/tinyml_runner_echo.c"]
+    if audio:
+        assert "#define TM_HAS_MIC 1" in (src / "tinyml_board.h").read_text()
+        sources += [src / "tinyml/core/tinyml_stream.c", *sorted((src / "tinyml/frontend").glob("*.c")),
+                    *sorted(src.glob("*.c"))]
     exe = tmp_path / "fuzz_firmware"
     # a small inference cap: the fuzzer explores commands, not the echo runtime's loop speed
     build = subprocess.run(["clang", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-DTM_INFER_MAX=100",
                             "-fno-sanitize-recover=undefined", f"-I{src}", f"-I{src / 'tinyml/core'}",
-                            f"-I{src / 'tinyml/runtime'}", str(FUZZ / "fuzz_firmware.c"),
-                            str(src / "tinyml/core/tinyml_protocol.c"),
-                            str(src / "tinyml/runtime/tinyml_runner_echo.c"), "-o", str(exe)],
+                            f"-I{src / 'tinyml/runtime'}", f"-I{src / 'tinyml/frontend'}",
+                            str(FUZZ / "fuzz_firmware.c"), *map(str, sources), "-lm", "-o", str(exe)],
                            capture_output=True, text=True, timeout=COMPILE_DEADLINE_S)
     assert build.returncode == 0, build.stderr[-3000:]
     assert _fuzz([str(exe)], "firmware", tmp_path) > 1000

@@ -146,8 +146,9 @@ def instruction_class(mnemonic: str) -> str:
     return "single"
 
 
-def instruction_cycles(insn: Instruction, taken: bool, after_load_store: bool) -> int:
-    kind = instruction_class(insn.mnemonic)
+def instruction_cycles(insn: Instruction, taken: bool, after_load_store: bool, kind: str | None = None) -> int:
+    """Cycles of one executed instruction (``kind``: its class when the caller has it)."""
+    kind = kind or instruction_class(insn.mnemonic)
     if kind == "branch":
         return 1 + REFILL if taken else 1
     if kind == "table-branch":
@@ -180,7 +181,7 @@ def estimate(executed: list[Executed], start: int, ends: frozenset[int]) -> Cycl
         for insn in block:
             taken = insn is block[-1] and nxt != insn.addr + insn.size
             kind = instruction_class(insn.mnemonic)
-            cycles = instruction_cycles(insn, taken, after_load_store)
+            cycles = instruction_cycles(insn, taken, after_load_store, kind)
             after_load_store = kind == "load-store"
             result.instructions += 1
             result.cycles += cycles

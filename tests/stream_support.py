@@ -89,9 +89,10 @@ class Spoken:
     end_ms: float
 
 
-def held_out_clips(root: Path) -> dict[str, list[Path]]:
-    """The clips of a Speech Commands-layout folder's test split (held-out speakers), by word."""
-    listed = (root / "testing_list.txt").read_text().split()
+def held_out_clips(root: Path, split: str = "testing") -> dict[str, list[Path]]:
+    """The clips of a Speech Commands-layout folder's test (or validation) split — speakers the
+    model never trained on — by word."""
+    listed = (root / f"{split}_list.txt").read_text().split()
     by_word: dict[str, list[Path]] = {}
     for rel in listed:
         by_word.setdefault(rel.split("/")[0], []).append(root / rel)
@@ -153,20 +154,25 @@ def score(heard: list[Heard], said: list[Spoken], seconds: float) -> Score:
     return Score(keywords, hits, len(heard) - len(used), seconds / 60)
 
 
-def reference_detections(pcm: np.ndarray, model: Path, labels: tuple[str, ...],
-                         cfg: DetectConfig = DetectConfig()) -> list[tuple[str, int]]:
-    """The streaming pipeline in Python: the Python front end over each 1 s window the firmware
-    would see, the TFLM host interpreter, and the detector rule of tinyml/audio/detect.py in
-    integers. Returns (label, ms) per detection."""
+def stream_outputs(pcm: np.ndarray, model: Path, every_strides: int) -> tuple[np.ndarray, list[int], float]:
+    """The model's raw outputs (minus the zero point) on each 1 s window the firmware would see —
+    the Python front end and the TFLM host interpreter — with the frame each window ends at and
+    the output scale."""
     m = load_model(model)
     iq, oq = m.input_tensors[0].quant, m.output_tensors[0].quant
     frames = 1 + (pcm.size - features.WINDOW) // features.STRIDE
-    ends = [f for f in range(features.N_FRAMES, frames + 1) if (f - features.N_FRAMES) % cfg.every_strides == 0]
+    ends = [f for f in range(features.N_FRAMES, frames + 1) if (f - features.N_FRAMES) % every_strides == 0]
     windows = np.stack([pcm[features.STRIDE * (f - features.N_FRAMES):][: features.CLIP_SAMPLES] for f in ends])
     x = quantize_input(features.pcm_features(windows), iq.scale[0], iq.zero_point[0])
     outputs = TflmRunner(m.data).run(x).reshape(len(ends), -1).astype(np.int32) - int(oq.zero_point[0])
+    return outputs, ends, float(oq.scale[0])
+
+
+def detect(outputs: np.ndarray, ends: list[int], output_scale: float, labels: tuple[str, ...],
+           cfg: DetectConfig) -> list[tuple[str, int]]:
+    """The detector rule of tinyml/audio/detect.py in integers over per-window outputs."""
     is_keyword = cfg.is_keyword(labels)
-    threshold = cfg.threshold_q(float(oq.scale[0]))
+    threshold = cfg.threshold_q(output_scale)
     found: list[tuple[str, int]] = []
     last = None
     for i, f in enumerate(ends):
@@ -180,3 +186,12 @@ def reference_detections(pcm: np.ndarray, model: Path, labels: tuple[str, ...],
             found.append((labels[best], ms))
             last = ms
     return found
+
+
+def reference_detections(pcm: np.ndarray, model: Path, labels: tuple[str, ...],
+                         cfg: DetectConfig = DetectConfig()) -> list[tuple[str, int]]:
+    """The streaming pipeline in Python: the Python front end over each 1 s window the firmware
+    would see, the TFLM host interpreter, and the detector rule of tinyml/audio/detect.py in
+    integers. Returns (label, ms) per detection."""
+    outputs, ends, scale = stream_outputs(pcm, model, cfg.every_strides)
+    return detect(outputs, ends, scale, labels, cfg)

@@ -8,8 +8,9 @@ Per model and runtime: executed instructions (QEMU ``-icount shift=0``), estimat
 states) and that estimate in ms at 120 MHz (NUCLEO-L4R5ZI, the MLPerf Tiny reference board, a
 Cortex-M4) and 216 MHz (NUCLEO-F746ZG, a Cortex-M7: M4 timings, an upper bound there), arena,
 firmware flash and static RAM; then native/TFLM ratios. TFLM comes from ``TINYML_TFLM_DIR`` or,
-unset, the pinned tree in ``../shared/tflm/``. A runtime that does not fit the board is shown as
-such, never as 0.
+unset, the pinned tree in ``../shared/tflm/``. When TFLM does not fit the board's 128 KB it is
+measured on the same emulated chip with all the SRAM QEMU maps (192 KB; a board file written for
+the run, labelled in the table) — never shown as 0.
 
     python benchmarks/mlperf.py [--models dscnn,mobilenet_v1_025,resnet8,toyadmos] [--work DIR]
 """
@@ -28,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests/ has the reference models
 
-from tinyml.boards import get_board
+from tinyml.boards import Board, get_board
 from tinyml.build.tflm import STRIP_ERROR_STRINGS, export_tflm
 from tinyml.errors import DoesNotFitError
 from tinyml.generate.project import generate
@@ -53,8 +54,19 @@ def _model(name: str, work: Path) -> Path:
     return path
 
 
-def _measure(model_path: Path, runtime: str, out: Path) -> dict[str, object]:
-    board = get_board("qemu")
+def _full_sram_board(work: Path) -> Board:
+    """The emulated STM32F405 with the 192 KB of SRAM QEMU maps (the silicon has 128 KB contiguous):
+    where a runtime that does not fit the real budget can still be measured."""
+    folder = work / "boards-192k"
+    folder.mkdir(exist_ok=True)
+    text = get_board("qemu").source.read_text().replace("id: qemu-stm32f405", "id: qemu-stm32f405-192k")
+    text = text.replace("  sram_kb: 128", "  sram_kb: 192").replace("aliases: [qemu, emulated]", "aliases: []")
+    (folder / "qemu-stm32f405-192k.yaml").write_text(text)
+    return get_board("qemu-stm32f405-192k", folder)
+
+
+def _measure(model_path: Path, runtime: str, out: Path, board: Board | None = None) -> dict[str, object]:
+    board = board or get_board("qemu")
     project = generate(model_path, board, out, runtime=runtime, name=model_path.stem, force=True)
     # TFLM as its release build: the projects define NDEBUG; the error strings go too (PlatformIO
     # adds PLATFORMIO_BUILD_FLAGS to every source, the library's included)
@@ -68,7 +80,7 @@ def _measure(model_path: Path, runtime: str, out: Path) -> dict[str, object]:
         session.load(x.tobytes())
         ticks = session.infer(1, 0, 600).ticks
     return {"instructions": int(ticks or 0), "cycles": cycles.cycles, "cycle_classes": dict(cycles.by_class),
-            "arena": info.arena, "flash": firmware.sizes.flash, "ram": firmware.sizes.ram}
+            "arena": info.arena, "flash": firmware.sizes.flash, "ram": firmware.sizes.ram, "board": board.id}
 
 
 def _cells(m: dict[str, object] | None, why: str) -> str:
@@ -106,6 +118,7 @@ def main() -> None:
                 row["tflm"] = _measure(path, "tflm", work / f"{name}-tflm")
             except DoesNotFitError as err:  # a result too: TFLM's arena is what does not fit
                 row["tflm_error"] = str(err)
+                row["tflm"] = _measure(path, "tflm", work / f"{name}-tflm-192k", _full_sram_board(work))
         rows.append(row)
         (work / "mlperf.json").write_text(json.dumps(rows, indent=2) + "\n")  # what is measured so far
     clocks = "".join(f" {f'ms@{mhz}MHz':>9}" for mhz in CLOCKS_MHZ)
@@ -116,6 +129,8 @@ def main() -> None:
         print(f"{row['model']:18} {'native':7} {_cells(nat, '')}")  # type: ignore[arg-type]
         why = "does not fit the board" if "tflm_error" in row else "no TFLM source (TINYML_TFLM_DIR)"
         print(f"{'':18} {'tflm':7} {_cells(tflm, why)}")  # type: ignore[arg-type]
+        if "tflm_error" in row:
+            print(f"{'':18} {'':7} TFLM does not fit 128 KB: measured on QEMU's full 192 KB of SRAM")
         print(f"{'':18} {'ratio':7} cycles {_ratio('cycles', nat, tflm)}, instructions "  # type: ignore[arg-type]
               f"{_ratio('instructions', nat, tflm)}, arena {_ratio('arena', nat, tflm)}, "  # type: ignore[arg-type]
               f"flash {_ratio('flash', nat, tflm)}")  # type: ignore[arg-type]

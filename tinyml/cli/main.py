@@ -20,6 +20,7 @@ from tinyml.cli import (
     doctor,
     evaluate,
     generate,
+    prune,
     quantize,
     search,
     tflm,
@@ -37,6 +38,7 @@ app.command("boards")(boards.boards)
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("quantize")(quantize.quantize)
+app.command("prune")(prune.prune)
 app.command("evaluate")(evaluate.evaluate)
 app.command("analyze")(analyze.analyze)
 app.command("search")(search.search)

@@ -38,19 +38,33 @@ def spec(name: str) -> DsCnnSpec:
     return VARIANTS[name]
 
 
-def build_dscnn(name: str, input_shape: tuple[int, int, int], n_classes: int, keras: ModuleType) -> Any:
+def widths_of(name: str, widths: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """Output channels of the first convolution and of each block's pointwise convolution: the
+    variant's, or ``widths`` (a pruned model) after checking them against the variant's depth."""
     s = spec(name)
+    if widths is None:
+        return (s.filters,) * (s.blocks + 1)
+    if len(widths) != s.blocks + 1 or min(widths) < 1:
+        raise TinymlError(f"{name} takes {s.blocks + 1} positive widths (first conv + {s.blocks} blocks), got {widths}")
+    return tuple(int(w) for w in widths)
+
+
+def build_dscnn(name: str, input_shape: tuple[int, int, int], n_classes: int, keras: ModuleType,
+                widths: tuple[int, ...] | None = None) -> Any:
+    """The DS-CNN ``name``; ``widths`` (first conv + one per block) makes a pruned one."""
+    s = spec(name)
+    w = widths_of(name, widths)
     layers, reg = keras.layers, keras.regularizers.l2(WEIGHT_DECAY)
     inputs = keras.Input(shape=input_shape, name="mfcc")
-    x = layers.Conv2D(s.filters, (10, 4), strides=(2, 2), padding="same", kernel_regularizer=reg)(inputs)
+    x = layers.Conv2D(w[0], (10, 4), strides=(2, 2), padding="same", kernel_regularizer=reg)(inputs)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(0.2)(x)
-    for _ in range(s.blocks):
+    for block in range(s.blocks):
         x = layers.DepthwiseConv2D((3, 3), padding="same", depthwise_regularizer=reg)(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.Activation("relu")(x)
-        x = layers.Conv2D(s.filters, (1, 1), padding="same", kernel_regularizer=reg)(x)
+        x = layers.Conv2D(w[block + 1], (1, 1), padding="same", kernel_regularizer=reg)(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.Activation("relu")(x)
     x = layers.Dropout(0.4)(x)

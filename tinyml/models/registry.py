@@ -21,7 +21,8 @@ def model_spec(config: dict[str, Any]) -> dict[str, Any]:
 
 def build_from_spec(spec: dict[str, Any], keras: ModuleType) -> Any:
     if spec["kind"] == "dscnn":
-        return build_dscnn(spec["name"], tuple(spec["input_shape"]), int(spec["n_classes"]), keras)
+        widths = tuple(spec["widths"]) if spec.get("widths") else None  # a pruned model
+        return build_dscnn(spec["name"], tuple(spec["input_shape"]), int(spec["n_classes"]), keras, widths)
     if spec["kind"] == "mcunet":
         return build_mcunet(Arch.from_json(spec["arch"]), keras)
     raise RunDirError(f"unknown model kind '{spec['kind']}' in run.json; the run was made by a newer tinyml")

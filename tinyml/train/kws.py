@@ -46,6 +46,12 @@ class TrainConfig:
     augmentation: str = "basic"  # a name in AUGMENTATIONS
     unknown_pool: bool = True  # every epoch draws its `_unknown_` clips afresh from all of them
     teacher: str = ""  # a finished KWS run to distill from (soft targets + hard labels); "" = none
+    widths: str = ""  # comma-separated channel counts (first conv + one per block); "" = the model's own
+    init_model: str = ""  # a .keras model of that architecture to start from (a pruned run); "" = random init
+
+    @property
+    def width_tuple(self) -> tuple[int, ...] | None:
+        return tuple(int(w) for w in self.widths.split(",")) if self.widths else None
 
     @property
     def keyword_tuple(self) -> tuple[str, ...] | None:
@@ -65,7 +71,7 @@ def _config(cfg: TrainConfig, labels: tuple[str, ...]) -> dict[str, Any]:
         "task": "kws", "train": asdict(cfg), "labels": list(labels),
         "input_shape": list(features.INPUT_SHAPE),
         "model_spec": {"kind": "dscnn", "name": cfg.model, "input_shape": list(features.INPUT_SHAPE),
-                       "n_classes": len(labels)},
+                       "n_classes": len(labels), **({"widths": list(cfg.width_tuple)} if cfg.width_tuple else {})},
         "architecture": asdict(spec(cfg.model)),
         "front_end": features.config(),
     }
@@ -113,7 +119,8 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None) -> TrainResult
         model = keras.models.load_model(run.checkpoint)
         console.info(f"resuming {run.path} after epoch {done}/{cfg.epochs}")
     else:
-        model = build_dscnn(cfg.model, features.INPUT_SHAPE, len(labels), keras)
+        model = (keras.models.load_model(cfg.init_model, compile=False) if cfg.init_model else
+                 build_dscnn(cfg.model, features.INPUT_SHAPE, len(labels), keras, cfg.width_tuple))
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=[metric])
     aug = AUGMENTATIONS[cfg.augmentation]
 

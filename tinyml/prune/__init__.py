@@ -1,0 +1,1 @@
+"""Structured (channel) pruning of a trained run to a board's budget."""

@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import select
+import signal
 import struct
 import sys
 import termios
@@ -22,11 +23,25 @@ STARTUP_DEADLINE_S = 180.0  # importing TensorFlow and two tiny epochs
 EXIT_DEADLINE_S = 60.0
 
 
+def _wait(pid: int, deadline: float) -> int:
+    """The child's wait status; killed, and the test failed, when it outlives ``deadline``."""
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"the program was still running {EXIT_DEADLINE_S:.0f} s after Ctrl-C")
+
+
 def _run_in_terminal(argv: list[str], interrupt_when: bytes) -> tuple[int, list[str], int]:
     """Run ``argv`` on a pty; type Ctrl-C once ``interrupt_when`` was printed. Returns the exit
     code, the rendered screen lines and the terminal's local flags after the program ended."""
     pid, fd = pty.fork()
     if pid == 0:  # child: the command, with the pty as its controlling terminal
+        # as a user's shell starts it: Ctrl-C not ignored (a test run in the background inherits SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execv(sys.executable, [sys.executable, "-m", "tinyml", *argv])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     out = b""
@@ -49,7 +64,7 @@ def _run_in_terminal(argv: list[str], interrupt_when: bytes) -> tuple[int, list[
             deadline = typed_at + EXIT_DEADLINE_S
     assert typed_at is not None, f"never saw {interrupt_when!r}: {out[-2000:]!r}"
     lflags = termios.tcgetattr(fd)[3]
-    _, status = os.waitpid(pid, 0)
+    status = _wait(pid, deadline)
     os.close(fd)
     screen = pyte.Screen(COLUMNS, ROWS)
     pyte.ByteStream(screen).feed(out)

@@ -126,7 +126,9 @@ def test_interrupted_synthesis_leaves_no_staging_folder(sig: signal.Signals, tmp
     """Ctrl-C removes the staging folder at once; after SIGKILL the next run removes it."""
     out = tmp_path / "ds"
     proc = subprocess.Popen([sys.executable, "-m", "tinyml", "data", "synth-kws", str(out), "--per-word", "400",
-                             "--engines", "espeak-ng"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--engines", "espeak-ng"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            # Ctrl-C at its default, as from a user's shell (a background test run ignores it)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     until = time.monotonic() + 120
     while time.monotonic() < until and not any(p.rglob("*.wav") for p in tmp_path.glob(".ds.partial-*")):
         time.sleep(0.2)

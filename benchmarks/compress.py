@@ -54,8 +54,7 @@ def main() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     teacher = RunDir(args.teacher)
     teacher.require_model()
-    train = TrainConfig(**{k: v for k, v in teacher.read_config()["train"].items()
-                           if k in TrainConfig.__dataclass_fields__})
+    train = TrainConfig.from_run(teacher.read_config()["train"])
     student = replace(train, model="dscnn-s", epochs=args.epochs, teacher="", widths="", init_model="")
     rows = [_measure(f"{train.model} (teacher)", teacher.path, args.real)]
     train_kws(student, args.work / "dscnn-s")

@@ -97,12 +97,8 @@ class Session:
                                   "reset, or the link is broken")
             if not line.strip():
                 continue  # blank lines (a \r\n split across reads, or the firmware's own) carry nothing
-            self.log.append(line)
-            event = p.parse_line(line)
+            event, garbage = self._event(line, garbage, "answers garbage")
             if isinstance(event, p.Garbage):
-                garbage += 1
-                if garbage > GARBAGE_LIMIT:
-                    raise DeviceError(f"{self.target.name} answers garbage ({line[:40]!r}…); check the baud rate")
                 continue
             if isinstance(event, p.InitDone) and events:
                 raise DeviceError(f"{self.target.name} reset while running `{cmd.decode(errors='replace')}`; "
@@ -110,6 +106,17 @@ class Session:
             events.append(event)
             if isinstance(event, p.Ready):
                 return events
+
+    def _event(self, line: str, garbage: int, doing: str) -> tuple[p.Event, int]:
+        """A received line logged and parsed, with the count of garbage lines so far; too many of
+        them mean the baud rate or the firmware is wrong."""
+        self.log.append(line)
+        event = p.parse_line(line)
+        if isinstance(event, p.Garbage):
+            garbage += 1
+            if garbage > GARBAGE_LIMIT:
+                raise DeviceError(f"{self.target.name} {doing} ({line[:40]!r}…); check the baud rate")
+        return event, garbage
 
     def info(self) -> DeviceInfo:
         values = p.info(self.send(p.command("tinyml", "info")))
@@ -209,12 +216,7 @@ class Session:
             line = self.target.readline(min(remaining(until), LISTEN_POLL_S))
             if line is None or not line.strip():
                 continue
-            self.log.append(line)
-            event = p.parse_line(line)
-            if isinstance(event, p.Garbage):
-                garbage += 1
-                if garbage > GARBAGE_LIMIT:
-                    raise DeviceError(f"{self.target.name} sends garbage while listening ({line[:40]!r}…)")
+            event, garbage = self._event(line, garbage, "sends garbage while listening")
             take(event)
         for event in self.send(p.command()):  # stops the microphone; detections already in flight come first
             take(event)

@@ -127,8 +127,7 @@ def prune_run(run_path: Path, board: Board, out: Path, runtime: str = "native", 
     out.mkdir(parents=True, exist_ok=True)
     init = out.parent / f".{out.name}.{INIT_MODEL}"  # outside the run folder, which train_kws creates
     pruned.save(init)
-    known = {k: v for k, v in cfg["train"].items() if k in TrainConfig.__dataclass_fields__}
-    train_cfg = replace(TrainConfig(**known), epochs=epochs, widths=",".join(map(str, widths)),
+    train_cfg = replace(TrainConfig.from_run(cfg["train"]), epochs=epochs, widths=",".join(map(str, widths)),
                         init_model=str(init.resolve()), learning_rate=cfg["train"]["learning_rate"] * 0.5)
     console.step(f"fine-tuning the pruned network for {epochs} epochs")
     result = train_kws(train_cfg, out)

@@ -49,6 +49,11 @@ class TrainConfig:
     widths: str = ""  # comma-separated channel counts (first conv + one per block); "" = the model's own
     init_model: str = ""  # a .keras model of that architecture to start from (a pruned run); "" = random init
 
+    @classmethod
+    def from_run(cls, train: dict[str, Any]) -> TrainConfig:
+        """The config a run recorded (``run.json`` ``train``); keys this tinyml does not know are left out."""
+        return cls(**{k: v for k, v in train.items() if k in cls.__dataclass_fields__})
+
     @property
     def width_tuple(self) -> tuple[int, ...] | None:
         return tuple(int(w) for w in self.widths.split(",")) if self.widths else None

@@ -44,7 +44,7 @@ want=$(cat "$TINYML_ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing tinyml and its dependencies into .venv (first run: a few minutes)"
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$TINYML_ROOT[dev]"
+  "$venv/bin/python" -m pip install -q -e "$TINYML_ROOT[dev,ray]"
   "$venv/bin/python" -m pip install -q --no-deps "${QAT_PACKAGES[@]}"
   "$venv/bin/python" -m pip install -q "${QAT_DEPS[@]}"
   echo "$want" > "$stamp"

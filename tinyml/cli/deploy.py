@@ -19,6 +19,8 @@ def deploy(
                                                 "(default: the MLPerf Tiny ten)."),
     eval_data: list[Path] | None = typer.Option(None, "--eval-data", help="Also measure accuracy on this KWS "
                                                 "folder, e.g. real recordings (repeatable)."),
+    run: Path | None = typer.Option(None, "--run", help="Deploy this trained run (a search trial, a distilled or "
+                                                         "pruned model) instead of training one."),
     runs: int = typer.Option(20, min=1, help="Timed inference runs for the benchmark."),
     samples: int | None = typer.Option(None, min=1, help="Test inputs to validate on the device (kws 50, image 10)."),
 ) -> None:
@@ -30,4 +32,4 @@ def deploy(
 
     run_deploy(DeployConfig(task, get_board(board), work / task, data, runtime, port, epochs, per_word, runs,
                             samples or (50 if task == "kws" else 10), parse_words(words) if words else None,
-                            tuple(eval_data or ())))
+                            tuple(eval_data or ()), run))

@@ -48,6 +48,7 @@ class DeployConfig:
     validate_samples: int = 50
     words: tuple[str, ...] | None = None  # synthetic KWS keywords (folder names); None: the MLPerf Tiny ten
     eval_data: tuple[Path, ...] = ()  # extra KWS folders to measure accuracy on (e.g. real recordings)
+    run: Path | None = None  # an existing trained run (a search trial, a distilled or pruned model): no data/train
 
 
 @dataclass
@@ -63,6 +64,7 @@ class DeployReport:
     int8_accuracy: float | None = None
     measured_on: str = ""  # what int8_accuracy was measured on
     evaluations: list[dict[str, object]] = field(default_factory=list)  # --eval-data results
+    provenance: dict[str, object] = field(default_factory=dict)  # what produced the model (RunDir.provenance)
 
 
 def _stage(report: DeployReport, name: str, start: float) -> None:
@@ -115,6 +117,21 @@ def _validation_inputs(run: RunDir, model_path: Path, n: int) -> tuple[np.ndarra
     return x, arrays.y_eval[pick], f"clips of {arrays.measured_on}"
 
 
+def _given_run(cfg: DeployConfig) -> RunDir | None:
+    """The run ``--run`` names, checked before anything is built (None: deploy trains its own)."""
+    if cfg.run is None:
+        return None
+    run = RunDir(Path(cfg.run).resolve())
+    task = run.read_config().get("task")
+    run.require_model()
+    if (task == "kws") != (cfg.task == "kws"):
+        kind = "kws" if task == "kws" else "image"
+        raise TinymlError(f"{run.path} is a {task} run; deploy it with `tinyml deploy {kind} --run {cfg.run}`")
+    if cfg.words or cfg.data != "synth" or cfg.epochs is not None:
+        raise TinymlError("--run deploys a trained run as it is; leave out --data, --words and --epochs")
+    return run
+
+
 def deploy(cfg: DeployConfig) -> DeployReport:
     with folder_lock(cfg.work, "--work folder"):
         return _deploy(cfg)
@@ -126,27 +143,35 @@ def _deploy(cfg: DeployConfig) -> DeployReport:
     check_runtime(cfg.runtime)
     from tinyml.quantize.service import quantize_run
 
+    given = _given_run(cfg)
     cfg.work.mkdir(parents=True, exist_ok=True)
     project_dir = cfg.work / f"firmware-{cfg.board.id}-{cfg.runtime}"
-    report = DeployReport(cfg.task, cfg.board.id, cfg.runtime, str(cfg.work / f"{cfg.task}-run"), str(project_dir))
+    run_path = given.path if given else cfg.work / f"{cfg.task}-run"
+    report = DeployReport(cfg.task, cfg.board.id, cfg.runtime, str(run_path), str(project_dir))
 
     platform = platform_for(cfg.board)
     preflight(platform, cfg.runtime, cfg.port, ("build", "flash", "run"))  # in seconds, before data and training
     if cfg.eval_data and cfg.task != "kws":
         raise TinymlError("--eval-data is for keyword spotting (deploy kws)")
+    labels = tuple(given.read_config()["labels"]) if given else labels_for(cfg.words or KEYWORDS)
     for folder in cfg.eval_data:  # checked now, not after training
-        eval_clips(Path(folder), labels_for(cfg.words or KEYWORDS))
+        eval_clips(Path(folder), labels)
 
-    t = time.monotonic()
-    what = "SYNTHETIC speech: espeak-ng, flite, festival" if cfg.data == "synth" and cfg.task == "kws" else cfg.data
-    console.step(f"[1/7] data ({what})")
-    data = _dataset(cfg)
-    _stage(report, "data", t)
+    if given is not None:
+        run = given
+        console.step(f"[1-2/7] data and train: the given run {run.path}")
+    else:
+        t = time.monotonic()
+        what = "SYNTHETIC speech: espeak-ng, flite, festival" if cfg.data == "synth" and cfg.task == "kws" else cfg.data
+        console.step(f"[1/7] data ({what})")
+        data = _dataset(cfg)
+        _stage(report, "data", t)
 
-    t = time.monotonic()
-    console.step("[2/7] train")
-    run = RunDir(_train(cfg, data))
-    _stage(report, "train", t)
+        t = time.monotonic()
+        console.step("[2/7] train")
+        run = RunDir(_train(cfg, data))
+        _stage(report, "train", t)
+    report.provenance = run.provenance()
 
     t = time.monotonic()
     console.step("[3/7] quantize (full int8)")
@@ -192,6 +217,7 @@ def _deploy(cfg: DeployConfig) -> DeployReport:
                  f"({result.time_text(med)}), arena {result.arena_bytes:,} B, flash {firmware.sizes.flash:,} B, "
                  f"RAM {firmware.sizes.ram:,} B")
     console.info(f"validation: {check.describe()}")
+    console.info(f"model: {RunDir.describe_provenance(report.provenance)}")
     for e in report.evaluations:
         console.info(f"int8 accuracy on {e['measured_on']}: {e['int8_accuracy']:.3f} ({e['clips']} clips; keywords "
                      f"{e['keyword_accuracy']}, _unknown_ {e['unknown_accuracy']})")

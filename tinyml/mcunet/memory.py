@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from tinyml.mcunet.planner import Buffer, align, greedy_plan, lifetimes
+from tinyml.models.dscnn import DsCnnSpec, pool_size
 from tinyml.models.mcunet import Arch
 
 # Persistent (tail) bytes TFLM allocates, fitted on converted models (tflite-micro host build).
@@ -65,8 +66,8 @@ class MemoryEstimate:
 
 
 class _Graph:
-    def __init__(self, resolution: int) -> None:
-        self.shapes: list[tuple[int, ...]] = [(1, resolution, resolution, 3)]
+    def __init__(self, input_shape: tuple[int, ...]) -> None:
+        self.shapes: list[tuple[int, ...]] = [(1, *input_shape)]
         self.layers: list[Layer] = []
 
     def add(self, op: str, inputs: tuple[int, ...], shape: tuple[int, ...], weights: int = 0, bias: int = 0,
@@ -75,18 +76,29 @@ class _Graph:
         self.layers.append(Layer(op, inputs, len(self.shapes) - 1, shape, weights, bias, macs))
         return len(self.shapes) - 1
 
-    def conv(self, x: int, out_c: int, kernel: int, stride: int, depthwise: bool = False) -> int:
+    def conv(self, x: int, out_c: int, kernel: int | tuple[int, int], stride: int | tuple[int, int],
+             depthwise: bool = False) -> int:
         _, h, w, in_c = self.shapes[x]
-        oh, ow = math.ceil(h / stride), math.ceil(w / stride)
+        (kh, kw), (sh, sw) = _pair(kernel), _pair(stride)
+        oh, ow = math.ceil(h / sh), math.ceil(w / sw)
         if depthwise:
-            return self.add("DEPTHWISE_CONV_2D", (x,), (1, oh, ow, in_c), kernel * kernel * in_c, in_c,
-                            oh * ow * in_c * kernel * kernel)
-        return self.add("CONV_2D", (x,), (1, oh, ow, out_c), kernel * kernel * in_c * out_c, out_c,
-                        oh * ow * out_c * kernel * kernel * in_c)
+            return self.add("DEPTHWISE_CONV_2D", (x,), (1, oh, ow, in_c), kh * kw * in_c, in_c,
+                            oh * ow * in_c * kh * kw)
+        return self.add("CONV_2D", (x,), (1, oh, ow, out_c), kh * kw * in_c * out_c, out_c,
+                        oh * ow * out_c * kh * kw * in_c)
+
+    def classifier(self, x: int, n_classes: int) -> None:
+        channels = self.shapes[x][-1]
+        x = self.add("FULLY_CONNECTED", (x,), (1, n_classes), channels * n_classes, n_classes, channels * n_classes)
+        self.add("SOFTMAX", (x,), (1, n_classes))
+
+
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else v
 
 
 def graph(arch: Arch) -> list[Layer]:
-    g = _Graph(arch.resolution)
+    g = _Graph((arch.resolution, arch.resolution, 3))
     x = g.conv(0, arch.stem_channels, 3, 2)
     channels = arch.stem_channels
     for block in arch.blocks:
@@ -98,10 +110,20 @@ def graph(arch: Arch) -> list[Layer]:
         if block.stride == 1 and channels == block.out_channels:
             x = g.add("ADD", (shortcut, x), g.shapes[x])
         channels = block.out_channels
-    x = g.add("MEAN", (x,), (1, channels))
-    x = g.add("FULLY_CONNECTED", (x,), (1, arch.n_classes), channels * arch.n_classes, arch.n_classes,
-              channels * arch.n_classes)
-    g.add("SOFTMAX", (x,), (1, arch.n_classes))
+    g.classifier(g.add("MEAN", (x,), (1, channels)), arch.n_classes)
+    return g.layers
+
+
+def dscnn_graph(s: DsCnnSpec, input_shape: tuple[int, int, int], n_classes: int) -> list[Layer]:
+    """The int8 graph of a DS-CNN (``tinyml.models.dscnn``): BN and ReLU fold into the convolutions."""
+    g = _Graph(input_shape)
+    x = g.conv(0, s.filters, s.kernel, s.stride)
+    for _ in range(s.blocks):
+        x = g.conv(g.conv(x, 0, 3, 1, depthwise=True), s.filters, 1, 1)
+    _, h, w, c = g.shapes[x]
+    ph, pw = pool_size(s, input_shape)
+    x = g.add("AVERAGE_POOL_2D", (x,), (1, (h - ph) // ph + 1, (w - pw) // pw + 1, c))
+    g.classifier(x, n_classes)
     return g.layers
 
 
@@ -121,9 +143,16 @@ def _native_scratch(layer: Layer) -> int:
 
 
 def estimate(arch: Arch) -> MemoryEstimate:
-    layers = graph(arch)
+    return estimate_layers(graph(arch), (arch.resolution, arch.resolution, 3))
+
+
+def estimate_dscnn(s: DsCnnSpec, input_shape: tuple[int, int, int], n_classes: int) -> MemoryEstimate:
+    return estimate_layers(dscnn_graph(s, input_shape, n_classes), input_shape)
+
+
+def estimate_layers(layers: list[Layer], input_shape: tuple[int, ...]) -> MemoryEstimate:
     n_act = 1 + len(layers)
-    sizes = [math.prod(s) for s in [(1, arch.resolution, arch.resolution, 3)] + [ly.shape for ly in layers]]
+    sizes = [math.prod(s) for s in [(1, *input_shape)] + [ly.shape for ly in layers]]
     ops = [(ly.inputs, (ly.output,)) for ly in layers]
     buffers = lifetimes(n_act, ops, (0,), (layers[-1].output,), sizes, set(range(n_act)))
     buffers += [Buffer(align(_scratch(ly)), i, i) for i, ly in enumerate(layers) if _scratch(ly)]

@@ -90,6 +90,7 @@ class SearchResult:
     space: SpaceStats
     best: Candidate
     history: list[float] = field(default_factory=list)  # best score per generation
+    pool: list[Candidate] = field(default_factory=list)  # the last generation, best first
 
     def to_json(self) -> dict[str, Any]:
         m = self.best.memory
@@ -157,7 +158,8 @@ def _too_small(board_id: str, budget: Budget, n_classes: int, resolutions: Seque
 
 def evolve(resolution: int, width: float, budget: Budget, n_classes: int, rng: np.random.Generator,
            score: Callable[[Candidate], float], population: int = 32, generations: int = 12, parents: int = 8,
-           mutation: float = 0.2, max_tries: int = 2000) -> tuple[Candidate, list[float]]:
+           mutation: float = 0.2, max_tries: int = 2000) -> tuple[list[Candidate], list[float]]:
+    """The last generation (best first) and the best score of every generation."""
     def make(genes: Genes) -> Candidate | None:
         arch = arch_from_genes(resolution, width, genes, n_classes)
         memory = estimate(arch)
@@ -194,7 +196,7 @@ def evolve(resolution: int, width: float, budget: Budget, n_classes: int, rng: n
             pool = top + children
             bar.update(task, advance=1, status=f"best {history[-1]:,.0f}")
     pool.sort(key=lambda gc: -gc[1].score)
-    return pool[0][1], history
+    return [c for _, c in pool], history
 
 
 def search(board: Board, n_classes: int, seed: int = 0, samples: int = 100,
@@ -208,6 +210,6 @@ def search(board: Board, n_classes: int, seed: int = 0, samples: int = 100,
     if not feasible:
         raise _too_small(board.id, budget, n_classes, resolutions, widths)
     chosen = max(feasible, key=lambda s: (s.mean_macs, -s.resolution))
-    best, history = evolve(chosen.resolution, chosen.width, budget, n_classes, rng,
+    pool, history = evolve(chosen.resolution, chosen.width, budget, n_classes, rng,
                            score or (lambda c: float(c.memory.macs)), population, generations)
-    return SearchResult(budget, spaces, chosen, best, history)
+    return SearchResult(budget, spaces, chosen, pool[0], history, pool)

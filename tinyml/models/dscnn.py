@@ -7,6 +7,7 @@ Keras 3 (training) and with Keras 2 / ``tf_keras`` (quantization-aware training)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -23,6 +24,14 @@ class DsCnnSpec:
     filters: int
     blocks: int
     description: str
+    kernel: tuple[int, int] = (10, 4)  # the first convolution's kernel (time x cepstra) and stride
+    stride: tuple[int, int] = (2, 2)
+
+    @property
+    def searched_name(self) -> str:
+        """The name that rebuilds this shape (``tinyml search --task kws`` candidates)."""
+        return (f"dscnn-w{self.filters}-d{self.blocks}-k{self.kernel[0]}x{self.kernel[1]}"
+                f"-s{self.stride[0]}x{self.stride[1]}")
 
 
 VARIANTS = {
@@ -32,10 +41,19 @@ VARIANTS = {
 }
 
 
+# A searched DS-CNN: width, depth, first-convolution kernel and stride spelled in its name.
+_SEARCHED = re.compile(r"^dscnn-w(?P<filters>\d{1,3})-d(?P<blocks>\d)-k(?P<kh>\d{1,2})x(?P<kw>\d{1,2})"
+                       r"-s(?P<sh>[12])x(?P<sw>[12])$")
+
+
 def spec(name: str) -> DsCnnSpec:
-    if name not in VARIANTS:
-        raise TinymlError(f"unknown KWS model '{name}'; choose one of: {', '.join(VARIANTS)}")
-    return VARIANTS[name]
+    if name in VARIANTS:
+        return VARIANTS[name]
+    if (m := _SEARCHED.match(name)) and int(m["filters"]) > 0 and int(m["blocks"]) > 0:
+        return DsCnnSpec(name, int(m["filters"]), int(m["blocks"]), "a searched DS-CNN",
+                         (int(m["kh"]), int(m["kw"])), (int(m["sh"]), int(m["sw"])))
+    raise TinymlError(f"unknown KWS model '{name}'; choose one of: {', '.join(VARIANTS)} (or a searched "
+                      "dscnn-wW-dD-kHxW-sHxW)")
 
 
 def widths_of(name: str, widths: tuple[int, ...] | None = None) -> tuple[int, ...]:
@@ -49,6 +67,11 @@ def widths_of(name: str, widths: tuple[int, ...] | None = None) -> tuple[int, ..
     return tuple(int(w) for w in widths)
 
 
+def pool_size(s: DsCnnSpec, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """The final average pool (as the MLPerf reference: input // stride, one output row and column)."""
+    return input_shape[0] // s.stride[0], input_shape[1] // s.stride[1]
+
+
 def build_dscnn(name: str, input_shape: tuple[int, int, int], n_classes: int, keras: ModuleType,
                 widths: tuple[int, ...] | None = None) -> Any:
     """The DS-CNN ``name``; ``widths`` (first conv + one per block) makes a pruned one."""
@@ -56,7 +79,7 @@ def build_dscnn(name: str, input_shape: tuple[int, int, int], n_classes: int, ke
     w = widths_of(name, widths)
     layers, reg = keras.layers, keras.regularizers.l2(WEIGHT_DECAY)
     inputs = keras.Input(shape=input_shape, name="mfcc")
-    x = layers.Conv2D(w[0], (10, 4), strides=(2, 2), padding="same", kernel_regularizer=reg)(inputs)
+    x = layers.Conv2D(w[0], s.kernel, strides=s.stride, padding="same", kernel_regularizer=reg)(inputs)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(0.2)(x)
@@ -68,7 +91,7 @@ def build_dscnn(name: str, input_shape: tuple[int, int, int], n_classes: int, ke
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.Activation("relu")(x)
     x = layers.Dropout(0.4)(x)
-    x = layers.AveragePooling2D(pool_size=(input_shape[0] // 2, input_shape[1] // 2))(x)
+    x = layers.AveragePooling2D(pool_size=pool_size(s, input_shape))(x)
     x = layers.Flatten()(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=s.name.replace("-", "_"))

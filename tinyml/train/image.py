@@ -7,6 +7,7 @@ so it can be rebuilt; a resumed run reuses it instead of searching again.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class ImageTrainConfig:
     widths: tuple[float, ...] = WIDTHS
     augment: bool = True
     runtime: str = "native"  # the runtime the network will be deployed with: its arena is the budget
+    arch: str = ""  # a fixed architecture (Arch JSON, a `tinyml search` trial) instead of searching one
 
     def identity(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "epochs"}
@@ -82,19 +84,23 @@ def _train_image(cfg: ImageTrainConfig, out: Path, task: str) -> TrainResult:
         done = prepare_run(run, cfg.identity(), {})
     else:
         require_new_run_dir(run)  # before spending time on the search
-        console.step(f"searching a network for {board.id} ({len(classes)} classes)")
-        result = search(board, len(classes), cfg.seed, cfg.samples, cfg.resolutions, cfg.widths,
-                        population=cfg.population, generations=cfg.generations, runtime=cfg.runtime)
-        arch = result.best.arch
-        m, need = result.best.memory, result.budget.need(result.best.memory)
-        console.info(f"chosen {arch.describe()}: {m.macs:,} MACs, {cfg.runtime} arena ~{need.arena_bytes / 1024:.1f} "
-                     f"KB, flash ~{need.flash_bytes / 1024:.1f} KB (budget {result.budget.sram / 1024:.0f} KB SRAM, "
-                     f"{result.budget.flash / 1024:.0f} KB flash)")
+        if cfg.arch:
+            arch, result = Arch.from_json(json.loads(cfg.arch)), None
+        else:
+            console.step(f"searching a network for {board.id} ({len(classes)} classes)")
+            result = search(board, len(classes), cfg.seed, cfg.samples, cfg.resolutions, cfg.widths,
+                            population=cfg.population, generations=cfg.generations, runtime=cfg.runtime)
+            arch = result.best.arch
+            m, need = result.best.memory, result.budget.need(result.best.memory)
+            console.info(f"chosen {arch.describe()}: {m.macs:,} MACs, {cfg.runtime} arena "
+                         f"~{need.arena_bytes / 1024:.1f} KB, flash ~{need.flash_bytes / 1024:.1f} KB (budget "
+                         f"{result.budget.sram / 1024:.0f} KB SRAM, {result.budget.flash / 1024:.0f} KB flash)")
         shape = [arch.resolution, arch.resolution, 3]
         done = prepare_run(run, cfg.identity(), {"task": task, "train": asdict(cfg), "labels": list(classes),
                                                  "input_shape": shape, "board": board.id,
                                                  "model_spec": {"kind": "mcunet", "arch": arch.to_json()}})
-        write_json(run.path / "search.json", result.to_json())
+        if result is not None:
+            write_json(run.path / "search.json", result.to_json())
         write_json(run.path / "arch.json", arch.to_json())
     if (result_done := finished(run, cfg.epochs, done)) is not None:
         return result_done

@@ -72,6 +72,30 @@ class RunDir:
     def read_state(self) -> dict[str, Any]:
         return json.loads(self.state.read_text()) if self.state.is_file() else {"epochs_done": 0, "history": []}
 
+    def provenance(self) -> dict[str, Any]:
+        """What produced this run's model, from its run.json: a search trial, a teacher, a pruning."""
+        cfg = self.read_config()
+        out: dict[str, Any] = {"run": str(self.path.resolve()), "model": cfg.get("model_spec", {}).get("name")
+                               or cfg.get("train", {}).get("model", "")}
+        if trial := cfg.get("search_trial"):
+            out["search_trial"] = trial
+        if teacher := cfg.get("train", {}).get("teacher"):
+            out["teacher"] = teacher
+        if pruned := cfg.get("pruned_from"):
+            out["pruned_from"] = pruned
+        return out
+
+    @staticmethod
+    def describe_provenance(p: dict[str, Any]) -> str:
+        parts = [f"{p['model']} from {p['run']}" if p.get("model") else p["run"]]
+        if t := p.get("search_trial"):
+            parts.append(f"trial {t['trial']} of the search in {t['search']}")
+        if p.get("teacher"):
+            parts.append(f"distilled from {p['teacher']}")
+        if pr := p.get("pruned_from"):
+            parts.append(f"pruned to {pr['keep']:.0%} of the channels of {pr['run']} for {pr['board']}")
+        return "; ".join(parts)
+
     def require_model(self) -> Path:
         if not self.model.is_file():
             raise RunDirError(f"{self.path} has no finished model.keras; finish training with "

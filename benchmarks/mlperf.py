@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests/ has the reference models
 
-from tinyml.boards import Board, get_board
+from tinyml.boards import Board, get_board, write_variant
 from tinyml.build.tflm import STRIP_ERROR_STRINGS, export_tflm
 from tinyml.errors import DoesNotFitError
 from tinyml.generate.project import generate
@@ -57,12 +57,7 @@ def _model(name: str, work: Path) -> Path:
 def _full_sram_board(work: Path) -> Board:
     """The emulated STM32F405 with the 192 KB of SRAM QEMU maps (the silicon has 128 KB contiguous):
     where a runtime that does not fit the real budget can still be measured."""
-    folder = work / "boards-192k"
-    folder.mkdir(exist_ok=True)
-    text = get_board("qemu").source.read_text().replace("id: qemu-stm32f405", "id: qemu-stm32f405-192k")
-    text = text.replace("  sram_kb: 128", "  sram_kb: 192").replace("aliases: [qemu, emulated]", "aliases: []")
-    (folder / "qemu-stm32f405-192k.yaml").write_text(text)
-    return get_board("qemu-stm32f405-192k", folder)
+    return write_variant(get_board("qemu"), "qemu-stm32f405-192k", work / "boards-192k", sram_kb=192)
 
 
 def _measure(model_path: Path, runtime: str, out: Path, board: Board | None = None) -> dict[str, object]:

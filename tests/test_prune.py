@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tinyml import tfimport
-from tinyml.boards import get_board
+from tinyml.boards import get_board, write_variant
 from tinyml.cli.main import main
 from tinyml.generate.frontend import build_front_end
 from tinyml.models.dscnn import build_dscnn
@@ -82,13 +82,7 @@ def test_dead_channels_are_ranked_last_and_pruning_them_changes_nothing() -> Non
 
 
 def _board(tmp_path: Path, sram_kb: int) -> object:
-    folder = tmp_path / "boards"
-    folder.mkdir()
-    text = get_board("qemu").source.read_text().replace("id: qemu-stm32f405", "id: tight")
-    text = text.replace("  sram_kb: 128", f"  sram_kb: {sram_kb}")
-    text = text.replace("aliases: [qemu, emulated]", "aliases: []")
-    (folder / "tight.yaml").write_text(text)
-    return get_board("tight", folder)
+    return write_variant(get_board("qemu"), "tight", tmp_path / "boards", sram_kb=sram_kb)
 
 
 def test_prune_chooses_the_largest_fraction_that_fits_and_fine_tunes(trained_run: Path, tmp_path: Path) -> None:

@@ -198,3 +198,47 @@ def test_search_without_data_or_out_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "--data DIR" in done.stderr
 
+
+
+RAY_HEAD_DEADLINE_S = 120.0  # `ray start --head` must print the cluster's address within this
+
+
+@pytest.mark.slow
+def test_search_runs_on_an_existing_ray_cluster(synth_dataset: Path, tmp_path: Path) -> None:
+    """--ray-address: the trials run on a cluster tinyml did not start (here a head node on this
+    machine, in its own process group, killed at the end)."""
+    import select
+    import shutil
+    import tempfile
+
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must stay under 107 bytes
+    import secrets
+
+    # the cluster's token, given to the head and to tinyml (nothing read from or written to ~/.ray)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    head = subprocess.Popen(["ray", "start", "--head", "--block", "--port", "0", "--num-cpus", "2",
+                             "--include-dashboard=false", "--temp-dir", ray_tmp],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        assert head.stdout is not None
+        address, deadline, seen = "", time.monotonic() + RAY_HEAD_DEADLINE_S, []
+        while not address:
+            assert time.monotonic() < deadline and head.poll() is None, "".join(seen)
+            if select.select([head.stdout], [], [], 1.0)[0]:
+                seen.append(line := head.stdout.readline())
+                if "ray start --address=" in line:
+                    address = line.split("--address=")[1].split()[0].strip("'\"")
+        out = tmp_path / "search"
+        cmd = [sys.executable, "-m", "tinyml.cli.main", "search", "--board", "qemu-stm32f405", "--task", "kws",
+               "--train-top", "1", "--epochs", "1", "--data", str(synth_dataset), "--out", str(out), "--max-ms", "2",
+               "--ray-address", address, "--cpus-per-trial", "1"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=SEARCH_DEADLINE_S, env=env)
+        assert done.returncode == 0, done.stderr
+        assert f"on {address}" in " ".join(done.stderr.split())
+        assert len(json.loads((out / "search.json").read_text())["trials"]) == 1
+    finally:
+        os.killpg(head.pid, 9)
+        head.wait()
+        shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -240,3 +240,18 @@ def get_board(name: str, folder: Path | None = None) -> Board:
             return board
     known = ", ".join(sorted(n for b in all_boards(folder) for n in (b.id, *b.aliases)))
     raise BoardError(f"unknown board '{name}'; choose one of: {known} (or run `tinyml boards`)")
+
+
+def write_variant(base: Board, new_id: str, folder: Path, *, sram_kb: int | None = None,
+                  flash_kb: int | None = None) -> Board:
+    """A copy of ``base``'s board file under ``new_id`` (no aliases) with other memory sizes, in
+    ``folder`` — e.g. the emulated chip with all the SRAM QEMU maps, or a tighter budget."""
+    raw = yaml.safe_load(base.source.read_text())
+    raw["id"], raw["aliases"] = new_id, []
+    if sram_kb is not None:
+        raw["memory"]["sram_kb"] = sram_kb
+    if flash_kb is not None:
+        raw["memory"]["flash_kb"] = flash_kb
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{new_id}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return get_board(new_id, folder)

@@ -19,21 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests/ has the process scan
+from tests.ray_processes import ray_processes
+
 FIRST_TRIAL_DEADLINE_S = 3600.0  # the first trial must finish within this
 REAP_WAIT_S = 15.0  # then the killed search's Ray processes must be gone
-
-
-def _ray_processes() -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and any(k in cmd for k in ("raylet", "gcs_server", "ray::", "tinyml.search.execute")):
-            found.append(cmd[:100])
-    return found
 
 
 def main() -> None:
@@ -64,7 +54,7 @@ def main() -> None:
     killed_at = time.monotonic() - started
     kept = sorted(p.parent.name for p in args.out.glob("trial-*/trial.json"))
     time.sleep(REAP_WAIT_S)
-    left = _ray_processes()
+    left = ray_processes()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     total = time.monotonic() - started
     report = json.loads((args.out / "search.json").read_text())

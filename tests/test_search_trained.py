@@ -22,6 +22,8 @@ from tinyml.search.report import pareto_front, rank
 from tinyml.search.space import SearchCandidate, kws_candidates, spread
 from tinyml.search.trials import TrialResult
 
+from .ray_processes import ray_processes
+
 TRIAL_DEADLINE_S = 600.0  # the first trial of the killed search must finish within this
 REAP_DEADLINE_S = 30.0  # Ray's processes must be gone this long after tinyml was killed
 SEARCH_DEADLINE_S = 900.0
@@ -31,26 +33,6 @@ def _search_cmd(data: Path, out: Path, epochs: int = 3, *extra: str) -> list[str
     return [sys.executable, "-m", "tinyml.cli.main", "search", "--board", "qemu-stm32f405", "--task", "kws",
             "--train-top", "2", "--epochs", str(epochs), "--data", str(data), "--out", str(out), "--max-ms", "30",
             "--cpus-per-trial", "2", *extra]
-
-
-def _search_processes(out: Path) -> list[str]:
-    """Processes of this search: its Ray driver (named by the folder) and any Ray process at all
-    (no other test starts Ray)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state == "Z":
-            continue
-        if ("tinyml.search.execute" in cmd and str(out) in cmd) or any(
-                k in cmd for k in ("raylet", "gcs_server", "ray::")):
-            found.append(f"{pid}: {cmd[:120]}")
-    return found
 
 
 def _trial(index: int, acc: float, ms: float, sram: int, fits: bool = True) -> TrialResult:
@@ -118,7 +100,7 @@ def test_search_trains_on_ray_resumes_after_kill_and_leaves_nothing(synth_datase
     assert len(finished) == 1, "the two trials were to run one after the other (2 CPUs each)"
 
     deadline = time.monotonic() + REAP_DEADLINE_S
-    while (left := _search_processes(out)) and time.monotonic() < deadline:
+    while (left := ray_processes(f"tinyml.search.execute {out}")) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, f"outlived the killed tinyml: {left}"
 
@@ -142,7 +124,7 @@ def test_search_trains_on_ray_resumes_after_kill_and_leaves_nothing(synth_datase
     svg = ET.parse(out / "pareto.svg").getroot()
     assert len(svg.findall(".//{http://www.w3.org/2000/svg}circle")) == 2
     assert "| rank |" in (out / "search.md").read_text()
-    assert not _search_processes(out)
+    assert not ray_processes(f"tinyml.search.execute {out}")
 
     changed = subprocess.run(_search_cmd(synth_dataset, out, 4), capture_output=True, text=True, timeout=120)
     assert changed.returncode == 1

@@ -48,3 +48,26 @@ def test_killed_run_resumes(synth_dataset: Path, tmp_path: Path) -> None:
 
     with pytest.raises(RunDirError, match="other settings \\(model\\)"):
         train_kws(TrainConfig(data=str(synth_dataset), model="dscnn", epochs=done + 1), out)
+
+
+def test_a_run_recorded_before_a_setting_existed_resumes_with_its_default(tmp_path: Path) -> None:
+    """run.json written by an older tinyml lacks settings added since: they count as their defaults
+    (what that tinyml did), and asking for anything else is still refused."""
+    from dataclasses import asdict
+
+    from tinyml.train.loop import prepare_run
+    from tinyml.train.rundir import write_json
+
+    cfg = TrainConfig(data=str(tmp_path / "data"), epochs=5)
+    defaults = TrainConfig(data=cfg.data).identity()
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    old = {k: v for k, v in asdict(cfg).items() if k not in ("init_model", "widths", "teacher")}
+    write_json(run.config, {"task": "kws", "train": old})
+    write_json(run.state, {"epochs_done": 2, "history": []})
+    run.checkpoint.write_bytes(b"checkpoint")
+    assert prepare_run(run, cfg.identity(), {}, defaults) == 2
+    with pytest.raises(RunDirError, match=r"other settings \(teacher\)"):
+        prepare_run(run, TrainConfig(data=cfg.data, epochs=5, teacher="/runs/big").identity(), {}, defaults)
+    with pytest.raises(RunDirError, match=r"other settings \(teacher, widths, init_model\)"):
+        prepare_run(run, cfg.identity(), {})  # without the defaults, a missing setting is a difference

@@ -81,7 +81,7 @@ def _train_image(cfg: ImageTrainConfig, out: Path, task: str) -> TrainResult:
     classes, _ = scan_images(Path(cfg.data))
     if run.config.is_file():
         arch = Arch.from_json(run.read_config()["model_spec"]["arch"])
-        done = prepare_run(run, cfg.identity(), {})
+        done = prepare_run(run, cfg.identity(), {}, ImageTrainConfig(cfg.data, cfg.board).identity())
     else:
         require_new_run_dir(run)  # before spending time on the search
         if cfg.arch:

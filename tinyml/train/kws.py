@@ -107,7 +107,7 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None) -> TrainResult
     run = RunDir(Path(out))
     labels = data.labels if data else scan(Path(cfg.data), cfg.keyword_tuple).labels  # a bad folder fails here
     teacher_run = _teacher_run(cfg, labels)
-    done = prepare_run(run, cfg.identity(), _config(cfg, labels))
+    done = prepare_run(run, cfg.identity(), _config(cfg, labels), TrainConfig(data=cfg.data).identity())
     if (result := finished(run, cfg.epochs, done)) is not None:
         return result
 

@@ -53,13 +53,16 @@ def cosine_lr(base: float, epoch: int, epochs: int) -> float:
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def prepare_run(run: RunDir, identity: dict[str, Any], config: dict[str, Any]) -> int:
+def prepare_run(run: RunDir, identity: dict[str, Any], config: dict[str, Any],
+                defaults: dict[str, Any] | None = None) -> int:
     """Create the run folder (writing ``config``) or check it belongs to the same training;
-    return the number of epochs already done. ``identity`` is what must match to resume."""
+    return the number of epochs already done. ``identity`` is what must match to resume;
+    ``defaults``: each setting's default, which a run recorded before the setting existed had."""
     if run.config.is_file():
         previous = run.read_config()["train"]
-        if {k: previous.get(k) for k in identity} != identity:
-            diff = ", ".join(k for k in identity if previous.get(k) != identity[k])
+        recorded = {k: previous[k] if k in previous else (defaults or {}).get(k) for k in identity}
+        if recorded != identity:
+            diff = ", ".join(k for k in identity if recorded[k] != identity[k])
             raise RunDirError(f"{run.path} was trained with other settings ({diff}); use a new --out folder")
         return int(run.read_state()["epochs_done"]) if run.checkpoint.is_file() else 0
     require_new_run_dir(run)

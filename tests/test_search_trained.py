@@ -4,10 +4,16 @@ behind, ranking and Pareto front, and the KWS search space's memory model agains
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -189,27 +195,25 @@ RAY_HEAD_DEADLINE_S = 120.0  # `ray start --head` must print the cluster's addre
 def test_search_runs_on_an_existing_ray_cluster(synth_dataset: Path, tmp_path: Path) -> None:
     """--ray-address: the trials run on a cluster tinyml did not start (here a head node on this
     machine, in its own process group, killed at the end)."""
-    import select
-    import shutil
-    import tempfile
-
     ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must stay under 107 bytes
-    import secrets
-
     # the cluster's token, given to the head and to tinyml (nothing read from or written to ~/.ray)
+    # PYTHONUNBUFFERED: `ray start --block` prints the address and then blocks; into a pipe, without it,
+    # the line would wait in Python's buffer until the head exits
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
-           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+           "RAY_AUTH_TOKEN": secrets.token_hex(32), "PYTHONUNBUFFERED": "1"}
     head = subprocess.Popen(["ray", "start", "--head", "--block", "--port", "0", "--num-cpus", "2",
                              "--include-dashboard=false", "--temp-dir", ray_tmp],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     try:
-        assert head.stdout is not None
+        # lines go through a thread: select() on the pipe cannot see lines already in readline's buffer
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in head.stdout or ()], daemon=True).start()
         address, deadline, seen = "", time.monotonic() + RAY_HEAD_DEADLINE_S, []
         while not address:
             assert time.monotonic() < deadline and head.poll() is None, "".join(seen)
-            if select.select([head.stdout], [], [], 1.0)[0]:
-                seen.append(line := head.stdout.readline())
+            with contextlib.suppress(queue.Empty):
+                seen.append(line := lines.get(timeout=1.0))
                 if "ray start --address=" in line:
                     address = line.split("--address=")[1].split()[0].strip("'\"")
         out = tmp_path / "search"

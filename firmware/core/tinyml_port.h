@@ -24,6 +24,11 @@ uint32_t tm_port_ticks_hz(void);
 const char *tm_port_tick_unit(void);
 /* Leave the firmware (emulators exit; boards reset or idle). */
 void tm_port_exit(int code);
+/* MLPerf Tiny energy mode (TM_ENERGY_MODE, boards whose file has an `energy` section): a timestamp
+ * is a falling edge on the board's timestamp pin, held low for TM_TIMESTAMP_LOW_US and released
+ * high (the EnergyRunner's IO manager latches the edge). tm_port_init leaves the pin high. */
+void tm_port_timestamp(void);
+#define TM_TIMESTAMP_LOW_US 100u
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "tinyml_board.h"
 #include "tinyml_model_config.h"
 #include "tinyml_port.h"
 #include "tinyml_runner.h"
@@ -83,10 +84,16 @@ static void put_hex8(uint8_t v) {
 
 static uint64_t ticks_to_us(uint64_t ticks) { return ticks * 1000000u / tm_port_ticks_hz(); }
 
+/* A timestamp, as the MLPerf reference's th_timestamp: on the UART (performance mode) or as a
+ * GPIO edge the EnergyRunner sees (energy mode, where the UART belongs to its IO manager). */
 static void lap(void) {
+#ifdef TM_ENERGY_MODE
+  tm_port_timestamp();
+#else
   tm_puts("m-lap-us-");
   tm_put_u64(ticks_to_us(tm_clock_now()));
   tm_puts("\r\n");
+#endif
 }
 
 static int hex_value(char c) {
@@ -427,7 +434,11 @@ void tm_protocol_start(void) {
     tm_puts(")]\r\n");
   }
   /* as the MLPerf reference's th_timestamp_initialize: the mode, then a first timestamp */
+#ifdef TM_ENERGY_MODE
+  tm_puts("m-timestamp-mode-energy\r\n");
+#else
   tm_puts("m-timestamp-mode-performance\r\n");
+#endif
   lap();
   tm_puts("m-init-done\r\nm-ready\r\n");
 #ifdef TM_HAS_FRONTEND

@@ -4,6 +4,7 @@ and validates them."""
 from tinyml.boards.registry import (
     Board,
     Emulator,
+    Energy,
     PlatformIO,
     UsbId,
     all_boards,
@@ -12,4 +13,5 @@ from tinyml.boards.registry import (
     write_variant,
 )
 
-__all__ = ["Board", "Emulator", "PlatformIO", "UsbId", "all_boards", "get_board", "load_board", "write_variant"]
+__all__ = ["Board", "Emulator", "Energy", "PlatformIO", "UsbId", "all_boards", "get_board", "load_board",
+           "write_variant"]

@@ -45,6 +45,16 @@ class Emulator:
 
 
 @dataclass(frozen=True)
+class Energy:
+    """MLPerf Tiny energy mode on this board: the EnergyRunner's IO manager talks to the firmware at
+    ``baud`` and timestamps are falling edges on ``pin`` (the port drives it through ``defines``)."""
+
+    pin: str  # as printed on the board, e.g. "D7 (PF13)"
+    baud: int
+    defines: tuple[tuple[str, str], ...]  # TM_<NAME> for the port's timestamp pin
+
+
+@dataclass(frozen=True)
 class Board:
     id: str
     name: str
@@ -66,6 +76,7 @@ class Board:
     defines: tuple[tuple[str, str], ...]  # board facts for the port (TM_<NAME>)
     source: Path
     microphone: str | None = None  # firmware/mics/<microphone>: the driver of the board's microphone
+    energy: Energy | None = None  # MLPerf Tiny energy mode (None: the board file names no timestamp pin)
 
     @property
     def clock_hz(self) -> int:
@@ -175,13 +186,13 @@ def load_board(path: Path) -> Board:
     if microphone is not None and not (mics / microphone).is_dir():
         known = ", ".join(sorted(d.name for d in mics.iterdir() if d.is_dir()))
         raise BoardError(f"{where}: firmware.microphone '{microphone}' is not a driver in firmware/mics/ ({known})")
-    raw_defines = fw.get("defines", dict, {})
+    defines = _defines(fw.get("defines", dict, {}), where)
     fw.finish()
-    for key, value in raw_defines.items():
-        if not re.match(r"^[a-z][a-z0-9_]*$", str(key)) or not isinstance(value, str | int) or isinstance(value, bool):
-            raise BoardError(f"{where}: firmware define {key!r} must be a lowercase identifier with a string or "
-                             "integer value")
-    defines = tuple((str(k), str(v)) for k, v in raw_defines.items())
+    energy = None
+    if "energy" in f.data:
+        en = _Fields(f.get("energy", dict), f"{where}: energy")
+        energy = Energy(en.get("pin", str), en.positive("baud"), _defines(en.get("defines", dict), where))
+        en.finish()
 
     aliases = f.get("aliases", list, [])
     if not all(isinstance(a, str) and _ID.match(a) for a in aliases):
@@ -207,9 +218,18 @@ def load_board(path: Path) -> Board:
         defines=defines,
         source=path,
         microphone=microphone,
+        energy=energy,
     )
     f.finish()
     return board
+
+
+def _defines(raw: dict[Any, Any], where: str) -> tuple[tuple[str, str], ...]:
+    for key, value in raw.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", str(key)) or not isinstance(value, str | int) or isinstance(value, bool):
+            raise BoardError(f"{where}: firmware define {key!r} must be a lowercase identifier with a string or "
+                             "integer value")
+    return tuple((str(k), str(v)) for k, v in raw.items())
 
 
 @cache

@@ -18,6 +18,8 @@ def generate(
     name: str | None = typer.Option(None, help="Model name in the firmware (a C identifier)."),
     mlperf_id: str | None = typer.Option(None, help="MLPerf Tiny model id the firmware reports to the official "
                                          "runner (kws01, vww01, ic01, ad01; default: from the model's input)."),
+    energy: bool = typer.Option(False, help="MLPerf Tiny energy mode for the EnergyRunner: its IO manager's baud, "
+                                "timestamps as falling edges on the board's timestamp pin (boards/*.yaml `energy`)."),
     labels: str | None = typer.Option(None, help="Comma-separated class labels (default: from the run folder)."),
     force: bool = typer.Option(False, help="Write into a non-empty folder that is not a tinyml project."),
     detect_threshold: float = typer.Option(DetectConfig.threshold, min=0.01, max=1.0,
@@ -30,4 +32,4 @@ def generate(
 
     label_list = [s.strip() for s in labels.split(",")] if labels else None
     run_generate(model, get_board(board), out, runtime, name, label_list, force, weights,
-                 DetectConfig(threshold=detect_threshold), mlperf_id)
+                 DetectConfig(threshold=detect_threshold), mlperf_id, energy)

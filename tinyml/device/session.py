@@ -54,6 +54,10 @@ class Session:
             event = p.parse_line(line)
             if isinstance(event, p.Ready):
                 return
+            if isinstance(event, p.TimestampMode) and event.mode == "energy":
+                raise DeviceError(f"{self.target.name} runs MLPerf energy-mode firmware (timestamps on a GPIO, for "
+                                  "the EnergyRunner); to measure it with tinyml, flash firmware generated without "
+                                  "--energy")
             if isinstance(event, p.Garbage) and line.strip():
                 garbage += 1
                 if garbage > GARBAGE_LIMIT:

@@ -109,8 +109,11 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 def generate(model_path: Path, board: Board, out: Path, runtime: str = "native", name: str | None = None,
              labels: list[str] | None = None, force: bool = False, weights: str = "auto",
-             detect: DetectConfig | None = None, mlperf: str | None = None) -> GeneratedProject:
+             detect: DetectConfig | None = None, mlperf: str | None = None, energy: bool = False) -> GeneratedProject:
     check_runtime(runtime)
+    if energy and board.energy is None:
+        raise TinymlError(f"{board.id} has no MLPerf energy mode: its board file names no timestamp pin; add an "
+                          f"`energy:` section to {board.source.name} (boards/README.md) or leave out --energy")
     platform = platform_for(board)
     out = Path(out)
     _prepare_out(out, force)
@@ -124,8 +127,12 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     arena = placement.need.arena_bytes
 
     files: dict[str, str] = {}
-    defines_map = {k.upper(): v for k, v in board.defines}
+    # an energy build: the board's energy defines (timestamp GPIO) on top of, and overriding, the port's
+    defines = dict(board.defines) | (dict(board.energy.defines) if energy and board.energy else {})
+    defines_map = {k.upper(): v for k, v in defines.items()}
     ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines_map": defines_map,
+           "defines": list(defines.items()), "energy": board.energy if energy else None,
+           "baud": board.energy.baud if energy and board.energy else board.baud,
            "arena_alloc": platform.arena_alloc(runtime, arena), "fe": front_end, "detect": detect or DetectConfig()}
     files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
     if front_end is not None:
@@ -157,8 +164,9 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
         _write_if_changed(out / rel, src.read_bytes())
     listing = sorted([*files, *copies])
     _write_if_changed(out / MARKER, (json.dumps({"board": board.id, "runtime": runtime, "model_sha256": facts.sha256,
-                                                 "files": listing}, indent=2) + "\n").encode())
-    console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files) in {out}")
+                                                 "energy": energy, "files": listing}, indent=2) + "\n").encode())
+    mode = f", MLPerf energy mode: {board.energy.baud} baud, timestamps on {board.energy.pin}" if ctx["energy"] else ""
+    console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files{mode}) in {out}")
     return GeneratedProject(out, board, runtime, tuple(listing), arena)
 
 

@@ -12,6 +12,7 @@
 #endif
 #endif
 
+#include "tinyml_board.h"
 #include "tinyml_port.h"
 #include "tinyml_protocol.h"
 
@@ -53,6 +54,12 @@ void tm_port_exit(int code) {
   fflush(stdout);
   exit(code);
 }
+
+#ifdef TM_ENERGY_MODE
+/* Stand-in for a board's timestamp pin (an energy build linked on the host): the pulse on stderr,
+ * where it cannot mix with the protocol. */
+void tm_port_timestamp(void) { fputs("tinyml: timestamp pulse\n", stderr); }
+#endif
 
 int main(void) {
   tm_app_run();

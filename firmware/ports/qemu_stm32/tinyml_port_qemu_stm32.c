@@ -25,6 +25,28 @@
 #define TIM_ARR REG(TM_TIMER_BASE + 0x2Cu)
 #define CPACR REG(0xE000ED88u)
 
+#ifdef TM_ENERGY_MODE
+#define TS_MODER REG(TM_TIMESTAMP_GPIO_BASE + 0x00u)
+#define TS_OTYPER REG(TM_TIMESTAMP_GPIO_BASE + 0x04u)
+#define TS_BSRR REG(TM_TIMESTAMP_GPIO_BASE + 0x18u)
+
+/* The timestamp pin as an open-drain output, released (high) first so the first edge is a fall. */
+static void timestamp_init(void) {
+  REG(TM_RCC_BASE + TM_RCC_AHB1ENR_OFFSET) |= TM_RCC_TIMESTAMP_GPIO_ENABLE;
+  TS_BSRR = 1u << TM_TIMESTAMP_PIN;
+  TS_OTYPER |= 1u << TM_TIMESTAMP_PIN;
+  TS_MODER = (TS_MODER & ~(3u << (2u * TM_TIMESTAMP_PIN))) | (1u << (2u * TM_TIMESTAMP_PIN));
+}
+
+void tm_port_timestamp(void) {
+  TS_BSRR = 1u << (TM_TIMESTAMP_PIN + 16u); /* reset: the falling edge */
+  uint32_t start = TIM_CNT, hold = (uint32_t)((uint64_t)TM_TIMER_HZ * TM_TIMESTAMP_LOW_US / 1000000u);
+  while (TIM_CNT - start < hold) {
+  }
+  TS_BSRR = 1u << TM_TIMESTAMP_PIN;
+}
+#endif
+
 void tm_port_init(void) {
   REG(TM_RCC_BASE + TM_RCC_APB2ENR_OFFSET) |= TM_RCC_USART_ENABLE;
   REG(TM_RCC_BASE + TM_RCC_APB1ENR_OFFSET) |= TM_RCC_TIMER_ENABLE;
@@ -36,6 +58,9 @@ void tm_port_init(void) {
   TIM_ARR = 0xFFFFFFFFu;
   TIM_EGR = 1u;
   TIM_CR1 = 1u;
+#ifdef TM_ENERGY_MODE
+  timestamp_init();
+#endif
 }
 
 void tm_port_write(const char *data, size_t len) {

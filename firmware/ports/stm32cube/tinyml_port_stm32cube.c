@@ -11,6 +11,28 @@ static UART_HandleTypeDef g_uart;
 
 void SysTick_Handler(void) { HAL_IncTick(); }
 
+#ifdef TM_ENERGY_MODE
+/* The timestamp pin as an open-drain output, released (high) first so the first edge is a fall. */
+static void timestamp_init(void) {
+  TM_TIMESTAMP_GPIO_CLK_ENABLE();
+  HAL_GPIO_WritePin(TM_TIMESTAMP_GPIO_PORT, TM_TIMESTAMP_PIN, GPIO_PIN_SET);
+  GPIO_InitTypeDef gpio = {0};
+  gpio.Pin = TM_TIMESTAMP_PIN;
+  gpio.Mode = GPIO_MODE_OUTPUT_OD;
+  gpio.Pull = GPIO_NOPULL;
+  gpio.Speed = GPIO_SPEED_FREQ_LOW;
+  HAL_GPIO_Init(TM_TIMESTAMP_GPIO_PORT, &gpio);
+}
+
+void tm_port_timestamp(void) {
+  HAL_GPIO_WritePin(TM_TIMESTAMP_GPIO_PORT, TM_TIMESTAMP_PIN, GPIO_PIN_RESET); /* the falling edge */
+  uint32_t start = DWT->CYCCNT, hold = SystemCoreClock / 1000000u * TM_TIMESTAMP_LOW_US;
+  while (DWT->CYCCNT - start < hold) {
+  }
+  HAL_GPIO_WritePin(TM_TIMESTAMP_GPIO_PORT, TM_TIMESTAMP_PIN, GPIO_PIN_SET);
+}
+#endif
+
 void tm_port_init(void) {
   HAL_Init();
 #ifdef TM_CONSOLE_PRE_INIT
@@ -38,6 +60,9 @@ void tm_port_init(void) {
   CoreDebug->DEMCR |= CoreDebug_DEMCR_TRCENA_Msk;
   DWT->CYCCNT = 0;
   DWT->CTRL |= DWT_CTRL_CYCCNTENA_Msk;
+#ifdef TM_ENERGY_MODE
+  timestamp_init();
+#endif
 }
 
 void tm_port_write(const char *data, size_t len) {

@@ -4,7 +4,8 @@ the kernels and the input zero point folded into the bias.
 
 Layouts (see ``firmware/runtime/native/tinyml_nn.h``): convolution weights in channel pairs,
 int16 pair-interleaved (``pair_interleave``) or int8 (``pair_bytes``); depthwise weights int16
-[channel group][tap][4] interleaved (0, 2, 1, 3) per four channels; fully-connected weights int8 rows.
+[channel group][tap][4] interleaved (0, 2, 1, 3) per four channels; fully-connected weights int8
+rows, interleaved in groups of four (``fc_rows``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,17 @@ def pad_rows(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((n, _round4(k)), dtype=np.int8)
     padded[:, :k] = rows
     return padded
+
+
+def fc_rows(rows: np.ndarray) -> np.ndarray:
+    """[n, k] int -> the fully-connected weight layout, flat int8: rows padded to k4 = k rounded up to
+    4; each group of four rows as [k4 / 4][4 rows][4 bytes] (one pointer walks a group's rows
+    together, 16 bytes per four inputs); the last n % 4 rows after them in natural order."""
+    padded = pad_rows(rows)
+    n, k4 = padded.shape
+    g = n // 4 * 4
+    grouped = padded[:g].reshape(g // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3)
+    return np.concatenate([grouped.reshape(-1), padded[g:].reshape(-1)])
 
 
 def _int32(values: np.ndarray) -> np.ndarray:
@@ -270,7 +282,7 @@ def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> La
     mults, shifts = quant.fc_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
     fields = dict(in_c=ic, out_c=oc, k_padded=_round4(ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
     return Layer(op.index, "fc", op.opcode, (x.index,), y.index, fields,
-                 {"weights": ("int8_t", pad_rows(rows)), "bias": ("int32_t", _int32(bias)),
+                 {"weights": ("int8_t", fc_rows(rows)), "bias": ("int32_t", _int32(bias)),
                   **_requant_arrays(mults, shifts)}, macs=oc * ic)
 
 

@@ -9,7 +9,9 @@
  *     of K = kh*kw*cin padded to a multiple of 4; either int16 (fastest), per group of four K the
  *     words (c0: k0,k2) (c1: k0,k2) (c0: k1,k3) (c1: k1,k3) to match SXTB16 + SMLAD on Cortex-M,
  *     or int8 (half the flash), per group of four K the bytes c0: k0..k3 then c1: k0..k3;
- *   - fully-connected weights are int8 rows in natural order;
+ *   - fully-connected weights are int8 rows padded to k_padded, each group of four rows as
+ *     [k_padded / 4][4 rows][4 bytes] (one pointer walks the four rows), the last out_c % 4 rows
+ *     after the groups in natural order;
  *   - depthwise weights are int16 [channel group of 4][tap][4], channels padded to a multiple of 4
  *     and interleaved (c0, c2, c1, c3) within each group, so a group walks its taps 8 bytes at a time.
  * Portable C everywhere; DSP (SMLAD) inner loops when __ARM_FEATURE_DSP is defined.
@@ -76,7 +78,7 @@ typedef struct {
 typedef struct {
   uint16_t in_c, out_c, k_padded;
   int8_t in_zp, out_zp, act_min, act_max;
-  const int8_t *weights; /* [out_c][k_padded], natural order */
+  const int8_t *weights; /* groups of four rows [k_padded / 4][4][4], then out_c % 4 natural rows */
   const int32_t *bias;
   tm_requant_t rq;
 } tm_fc_t;

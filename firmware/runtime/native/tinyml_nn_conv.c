@@ -388,17 +388,58 @@ void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scrat
   }
 }
 
-/* Two output channels at a time: each word of four inputs is widened once (SXTB16 even and odd
- * bytes) for both rows, whose weight words are widened the same way, so two SMLADs give four MACs
- * per row (the permutation is the same on both sides of the product). The bias holds the input zero
- * point's term, so the products are raw int8 x int8; integer sums are exact in any order. */
+static inline int8_t fc_out(const tm_fc_t *p, int32_t acc, int c) {
+  return tm_clamp8(tm_mbqm(acc, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
+}
+
+/* Groups of four output channels (one pointer walks their interleaved rows, 16 bytes per four
+ * inputs), then the last out_c % 4 rows in natural order, two at a time. Each word of four inputs is
+ * widened once (SXTB16 even and odd bytes) for all the rows, whose weight words are widened the same
+ * way, so two SMLADs give four MACs per row (the permutation is the same on both sides of the
+ * product). The bias holds the input zero point's term, so the products are raw int8 x int8;
+ * integer sums are exact in any order. */
 void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
-  int c = 0;
-#if TM_USE_DSP
   const int k4 = p->in_c & ~3;
+  const size_t kp = p->k_padded;
+  int c = 0;
+  for (; c + 3 < p->out_c; c += 4) {
+    const int8_t *w = p->weights + (size_t)c * kp;
+    int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
+    int j = 0;
+#if TM_USE_DSP
+    for (; j < k4; j += 4, w += 16) {
+      const uint32_t x = tm_load32(in + j), xe = tm_sxtb16(x), xo = tm_sxtb16_ror8(x);
+      const uint32_t v0 = tm_load32(w), v1 = tm_load32(w + 4), v2 = tm_load32(w + 8), v3 = tm_load32(w + 12);
+      a0 = tm_smlad(xo, tm_sxtb16_ror8(v0), tm_smlad(xe, tm_sxtb16(v0), a0));
+      a1 = tm_smlad(xo, tm_sxtb16_ror8(v1), tm_smlad(xe, tm_sxtb16(v1), a1));
+      a2 = tm_smlad(xo, tm_sxtb16_ror8(v2), tm_smlad(xe, tm_sxtb16(v2), a2));
+      a3 = tm_smlad(xo, tm_sxtb16_ror8(v3), tm_smlad(xe, tm_sxtb16(v3), a3));
+    }
+#else
+    for (; j < k4; j += 4, w += 16) {
+      for (int t = 0; t < 4; ++t) {
+        a0 += in[j + t] * w[t];
+        a1 += in[j + t] * w[4 + t];
+        a2 += in[j + t] * w[8 + t];
+        a3 += in[j + t] * w[12 + t];
+      }
+    }
+#endif
+    for (int t = 0; j + t < p->in_c; ++t) { /* the last 1-3 inputs: w is at their block */
+      a0 += in[j + t] * w[t];
+      a1 += in[j + t] * w[4 + t];
+      a2 += in[j + t] * w[8 + t];
+      a3 += in[j + t] * w[12 + t];
+    }
+    out[c] = fc_out(p, a0, c);
+    out[c + 1] = fc_out(p, a1, c + 1);
+    out[c + 2] = fc_out(p, a2, c + 2);
+    out[c + 3] = fc_out(p, a3, c + 3);
+  }
+#if TM_USE_DSP
   for (; c + 1 < p->out_c; c += 2) {
-    const int8_t *w0 = p->weights + (size_t)c * p->k_padded;
-    const int8_t *w1 = w0 + p->k_padded;
+    const int8_t *w0 = p->weights + (size_t)c * kp;
+    const int8_t *w1 = w0 + kp;
     int32_t a0 = p->bias[c], a1 = p->bias[c + 1];
     int j = 0;
     for (; j < k4; j += 4) {
@@ -413,14 +454,14 @@ void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
       a0 += in[j] * w0[j];
       a1 += in[j] * w1[j];
     }
-    out[c] = tm_clamp8(tm_mbqm(a0, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
-    out[c + 1] = tm_clamp8(tm_mbqm(a1, p->rq.mult[c + 1], p->rq.shift[c + 1]) + p->out_zp, p->act_min, p->act_max);
+    out[c] = fc_out(p, a0, c);
+    out[c + 1] = fc_out(p, a1, c + 1);
   }
 #endif
   for (; c < p->out_c; ++c) {
-    const int8_t *w = p->weights + (size_t)c * p->k_padded;
+    const int8_t *w = p->weights + (size_t)c * kp;
     int32_t acc = p->bias[c];
     for (int j = 0; j < p->in_c; ++j) acc += in[j] * w[j];
-    out[c] = tm_clamp8(tm_mbqm(acc, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
+    out[c] = fc_out(p, acc, c);
   }
 }

@@ -93,6 +93,8 @@ def test_boards_command_lists_every_board(capsys: pytest.CaptureFixture[str]) ->
     listed = {b["id"]: b["microphone"] for b in __import__("json").loads(out)}
     assert listed["nano33ble_sense"] == "pdm_arduino" and listed["esp32-s3-eye"] == "i2s_esp_idf"
     assert listed["qemu-stm32f405"] is None
+    pins = {b["id"]: b["energy_timestamp_pin"] for b in __import__("json").loads(out)}
+    assert pins["nucleo_l4r5zi"] == "D7 (PF13)" and pins["esp32dev"] is None  # MLPerf energy mode (--energy)
 
 
 def test_boards_table_shows_whole_ids_at_80_columns() -> None:

@@ -18,7 +18,8 @@ def boards(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         print(json.dumps([{"id": b.id, "aliases": list(b.aliases), "name": b.name, "family": b.family,
                            "core": b.core, "clock_mhz": b.clock_mhz, "flash_bytes": b.flash_bytes,
                            "sram_bytes": b.sram_bytes, "target": platform_for(b).target_label,
-                           "platformio_board": b.platformio.board, "microphone": b.microphone} for b in rows],
+                           "platformio_board": b.platformio.board, "microphone": b.microphone,
+                           "energy_timestamp_pin": b.energy.pin if b.energy else None} for b in rows],
                          indent=2))
         return
     table = Table(title="tinyml boards", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
@@ -31,7 +32,8 @@ def boards(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         table.add_column(col, justify="right")
     table.add_column("target", overflow="fold")
     for b in rows:
-        target = platform_for(b).target_label + ("\n+ mic" if b.microphone else "")
+        target = (platform_for(b).target_label + ("\n+ mic" if b.microphone else "")
+                  + (f"\n+ energy ({b.energy.pin})" if b.energy else ""))
         table.add_row(b.id, "\n".join(b.aliases), b.mcu, b.core, str(b.clock_mhz), str(b.flash_bytes // 1024),
                       str(b.sram_bytes // 1024), target)
     stdout.print(table)

@@ -1,7 +1,7 @@
 """Benchmark (not a test): how well a keyword spotter trained ONLY on synthetic speech hears real
 people, and what each lever of the recipe is worth (ablation).
 
-Every row synthesizes its dataset (espeak-ng, flite, festival; SVOX Pico in one row — offline), trains the DS-CNN,
+Every row synthesizes its dataset (espeak-ng, flite, festival — offline), trains the DS-CNN,
 quantizes it to int8 and measures it with the TFLite Micro host interpreter on a folder of real
 recordings that is never trained, calibrated or tuned on (default: ../shared/data/kws-real-dev,
 300 clips of 30 words from Speech Commands). Rows add one lever at a time; ``2-default`` is the
@@ -30,7 +30,6 @@ from tinyml.train.kws import TrainConfig, train_kws
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "data" / "kws-real-dev"
 ESPEAK_ONLY = {"engines": ("espeak-ng",), "engine_weights": (1.0,)}
-WITH_PICO = {"engines": ("espeak-ng", "flite", "festival", "pico"), "engine_weights": (0.3, 0.3, 0.2, 0.2)}
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,6 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
                          "each epoch: the default recipe", default_synth, default_train),
         Row("3-real-voices", "default + real-voices augmentation (noise floor, gain -24..+6 dB, high-pass, "
                              "more reverb)", default_synth, replace(default_train, augmentation="real-voices")),
-        Row("4-pico", "default + SVOX Pico's two voices (en-US, en-GB; 20% of the clips)",
-            replace(default_synth, **WITH_PICO), default_train),
     ]
 
 

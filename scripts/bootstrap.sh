@@ -10,7 +10,7 @@ set -euo pipefail
 TINYML_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export TINYML_ROOT
 
-APT_PACKAGES=(gcc espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev)
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev)
 # QAT needs Keras 2 (tf-keras) and tensorflow-model-optimization. Both declare a dependency on
 # the full `tensorflow` wheel, so they are installed without dependencies next to tensorflow-cpu.
 QAT_PACKAGES=(tf-keras==2.21.0 tensorflow-model-optimization==0.8.1)
@@ -44,7 +44,7 @@ want=$(cat "$TINYML_ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing tinyml and its dependencies into .venv (first run: a few minutes)"
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$TINYML_ROOT[dev,ray,pico]"
+  "$venv/bin/python" -m pip install -q -e "$TINYML_ROOT[dev,ray]"
   "$venv/bin/python" -m pip install -q --no-deps "${QAT_PACKAGES[@]}"
   "$venv/bin/python" -m pip install -q "${QAT_DEPS[@]}"
   echo "$want" > "$stamp"

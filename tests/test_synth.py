@@ -1,4 +1,4 @@
-"""Real speech synthesis with espeak-ng, flite, festival and SVOX Pico (tens of clips per second)."""
+"""Real speech synthesis with espeak-ng, flite and festival (tens of clips per second)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tinyml.audio.wav import read_wav
 from tinyml.datasets.speech_commands import KEYWORDS, load_kws, scan
 from tinyml.datasets.synth import MANIFEST, SynthConfig, parse_words, synthesize
-from tinyml.datasets.voices import DEFAULT_ENGINES, ENGINES
+from tinyml.datasets.voices import ENGINES
 from tinyml.datasets.words import unknown_words
 from tinyml.errors import DatasetError
 
@@ -24,9 +24,9 @@ from .conftest import SYNTH_FIXTURE
 
 def test_layout_manifest_and_labelling(synth_dataset: Path) -> None:
     manifest = json.loads((synth_dataset / MANIFEST).read_text())
-    assert manifest["synthetic"] is True and manifest["speech"] == list(DEFAULT_ENGINES)
+    assert manifest["synthetic"] is True and manifest["speech"] == list(ENGINES)
     assert manifest["keywords"] == list(KEYWORDS)
-    assert all(manifest["clips_per_engine"][e] > 100 for e in DEFAULT_ENGINES), manifest["clips_per_engine"]
+    assert all(manifest["clips_per_engine"][e] > 100 for e in ENGINES), manifest["clips_per_engine"]
     assert "SYNTHETIC" in (synth_dataset / "README.txt").read_text()
     for word in KEYWORDS:
         assert len(list((synth_dataset / word).glob("*.wav"))) == 80
@@ -51,21 +51,6 @@ def test_every_engine_speaks_at_the_asked_rate_and_pitch() -> None:
     lengths = [int(np.sum(np.abs(a) > 0.01 * np.abs(a).max())) for a in audio]
     for slow, fast, u in zip(lengths[::2], lengths[1::2], batch[::2], strict=True):
         assert fast < 0.9 * slow, (u.voice.label, slow, fast)  # speaking faster is shorter
-
-
-def test_pico_is_chosen_by_name_and_its_absence_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tinyml.datasets.synth import parse_engines
-    from tinyml.errors import ToolMissingError
-
-    cfg = SynthConfig(per_word=2, unknown_per_word=1, seed=5, keywords=("yes",), extra_unknown=False,
-                      **parse_engines("pico"))
-    synthesize(tmp_path / "pico", cfg)
-    manifest = json.loads((tmp_path / "pico" / MANIFEST).read_text())
-    assert manifest["clips_per_engine"] == {"pico": manifest["clips"]} and manifest["clips"] > 2
-    assert 0.2 < abs(read_wav(next((tmp_path / "pico" / "yes").glob("*.wav"))).samples).max() <= 1.0
-    monkeypatch.setitem(sys.modules, "ttspico", None)  # as on a machine without it: import fails
-    with pytest.raises(ToolMissingError, match=r"pip install 'tinyml\[pico\]'"):
-        parse_engines("espeak-ng,pico")
 
 
 def test_splits_never_share_a_voice(synth_dataset: Path) -> None:

@@ -26,8 +26,7 @@ def synth_kws(
                                                         "quarter of --per-word."),
     words: str | None = typer.Option(None, help="Your keywords or phrases, comma-separated (default: the MLPerf "
                                                 "Tiny ten), e.g. \"lights on,lights off,hey tiny\"."),
-    engines: str = typer.Option("espeak-ng,flite,festival", help="Speech engines to use, comma-separated: "
-                                "espeak-ng, flite, festival, pico (SVOX Pico: pip install 'tinyml[pico]')."),
+    engines: str = typer.Option("espeak-ng,flite,festival", help="Speech engines to use, comma-separated."),
     seed: int = typer.Option(0, help="Random seed."),
     force: bool = typer.Option(False, help="Rebuild a synthetic dataset made with other settings."),
 ) -> None:

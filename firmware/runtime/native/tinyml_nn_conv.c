@@ -399,7 +399,9 @@ static inline int8_t fc_out(const tm_fc_t *p, int32_t acc, int c) {
  * product). The bias holds the input zero point's term, so the products are raw int8 x int8;
  * integer sums are exact in any order. */
 void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
+#if TM_USE_DSP
   const int k4 = p->in_c & ~3;
+#endif
   const size_t kp = p->k_padded;
   int c = 0;
   for (; c + 3 < p->out_c; c += 4) {
@@ -415,21 +417,14 @@ void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
       a2 = tm_smlad(xo, tm_sxtb16_ror8(v2), tm_smlad(xe, tm_sxtb16(v2), a2));
       a3 = tm_smlad(xo, tm_sxtb16_ror8(v3), tm_smlad(xe, tm_sxtb16(v3), a3));
     }
-#else
-    for (; j < k4; j += 4, w += 16) {
-      for (int t = 0; t < 4; ++t) {
+#endif
+    for (; j < p->in_c; j += 4, w += 16) { /* portable C; with DSP, the last 1-3 inputs */
+      for (int t = 0; t < 4 && j + t < p->in_c; ++t) {
         a0 += in[j + t] * w[t];
         a1 += in[j + t] * w[4 + t];
         a2 += in[j + t] * w[8 + t];
         a3 += in[j + t] * w[12 + t];
       }
-    }
-#endif
-    for (int t = 0; j + t < p->in_c; ++t) { /* the last 1-3 inputs: w is at their block */
-      a0 += in[j + t] * w[t];
-      a1 += in[j + t] * w[4 + t];
-      a2 += in[j + t] * w[8 + t];
-      a3 += in[j + t] * w[12 + t];
     }
     out[c] = fc_out(p, a0, c);
     out[c + 1] = fc_out(p, a1, c + 1);

@@ -128,11 +128,11 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
 
     files: dict[str, str] = {}
     # an energy build: the board's energy defines (timestamp GPIO) on top of, and overriding, the port's
-    defines = dict(board.defines) | (dict(board.energy.defines) if energy and board.energy else {})
+    en = board.energy if energy else None
+    defines = dict(board.defines) | (dict(en.defines) if en else {})
     defines_map = {k.upper(): v for k, v in defines.items()}
     ctx = {"model": facts, "board": board, "runtime": runtime, "arena_bytes": arena, "defines_map": defines_map,
-           "defines": list(defines.items()), "energy": board.energy if energy else None,
-           "baud": board.energy.baud if energy and board.energy else board.baud,
+           "defines": list(defines.items()), "energy": en, "baud": en.baud if en else board.baud,
            "arena_alloc": platform.arena_alloc(runtime, arena), "fe": front_end, "detect": detect or DetectConfig()}
     files["src/tinyml_model_config.h"] = render("common/tinyml_model_config.h.j2", **ctx)
     if front_end is not None:
@@ -164,8 +164,8 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
         _write_if_changed(out / rel, src.read_bytes())
     listing = sorted([*files, *copies])
     _write_if_changed(out / MARKER, (json.dumps({"board": board.id, "runtime": runtime, "model_sha256": facts.sha256,
-                                                 "energy": energy, "files": listing}, indent=2) + "\n").encode())
-    mode = f", MLPerf energy mode: {board.energy.baud} baud, timestamps on {board.energy.pin}" if ctx["energy"] else ""
+                                                 "files": listing}, indent=2) + "\n").encode())
+    mode = f", MLPerf energy mode: {en.baud} baud, timestamps on {en.pin}" if en else ""
     console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files{mode}) in {out}")
     return GeneratedProject(out, board, runtime, tuple(listing), arena)
 

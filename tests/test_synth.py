@@ -17,7 +17,7 @@ from tinyml.datasets.speech_commands import KEYWORDS, load_kws, scan
 from tinyml.datasets.synth import MANIFEST, SynthConfig, parse_words, synthesize
 from tinyml.datasets.voices import ENGINES
 from tinyml.datasets.words import unknown_words
-from tinyml.errors import DatasetError
+from tinyml.errors import DatasetError, ToolMissingError
 
 from .conftest import SYNTH_FIXTURE
 
@@ -27,6 +27,10 @@ def test_layout_manifest_and_labelling(synth_dataset: Path) -> None:
     assert manifest["synthetic"] is True and manifest["speech"] == list(ENGINES)
     assert manifest["keywords"] == list(KEYWORDS)
     assert all(manifest["clips_per_engine"][e] > 100 for e in ENGINES), manifest["clips_per_engine"]
+    voices = manifest["voices"]  # the installed voices the set was made with (bootstrap installs them all)
+    assert list(voices) == list(ENGINES) and len(voices["espeak-ng"]) > 100
+    assert {"alan", "bdl", "clb", "slt"} <= set(voices["rhvoice"]) and len(voices["mbrola"]) == 20
+    assert {"us1_mbrola", "rab_diphone", "cmu_us_slt_arctic_hts"} <= set(voices["festival"])
     assert "SYNTHETIC" in (synth_dataset / "README.txt").read_text()
     for word in KEYWORDS:
         assert len(list((synth_dataset / word).glob("*.wav"))) == 80
@@ -51,6 +55,30 @@ def test_every_engine_speaks_at_the_asked_rate_and_pitch() -> None:
     lengths = [int(np.sum(np.abs(a) > 0.01 * np.abs(a).max())) for a in audio]
     for slow, fast, u in zip(lengths[::2], lengths[1::2], batch[::2], strict=True):
         assert fast < 0.9 * slow, (u.voice.label, slow, fast)  # speaking faster is shorter
+
+
+def test_an_engine_without_an_installed_voice_is_refused_in_one_line(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyml.datasets import voices as tts
+
+    monkeypatch.setattr(tts, "RHVOICE_VOICE_DIR", tmp_path)  # as on a machine without rhvoice-english
+    with pytest.raises(ToolMissingError, match=r"rhvoice has no English voice installed; install one with `apt-get "
+                                               r"install rhvoice rhvoice-english.*or leave it out of --engines"):
+        tts.voices(["flite", "rhvoice"])
+
+
+def test_the_default_engines_go_on_without_a_missing_nonfree_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tinyml.datasets import voices as tts
+
+    monkeypatch.setattr(tts, "MBROLA_DIR", tmp_path / "none")  # as without Debian's contrib/non-free voices
+    out = synthesize(tmp_path / "s", SynthConfig(per_word=2, unknown_per_word=1, seed=3))
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["speech"] == ["espeak-ng", "flite", "festival", "rhvoice"] and "mbrola" not in manifest["voices"]
+    assert "mbrola not installed: synthesizing without them" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(ToolMissingError, match="mbrola has no English voice installed"):  # asked for by name
+        synthesize(tmp_path / "t", SynthConfig(per_word=2, unknown_per_word=1, engines=("mbrola",),
+                                               engine_weights=(1.0,)))
 
 
 def test_splits_never_share_a_voice(synth_dataset: Path) -> None:

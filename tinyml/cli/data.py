@@ -26,7 +26,8 @@ def synth_kws(
                                                         "quarter of --per-word."),
     words: str | None = typer.Option(None, help="Your keywords or phrases, comma-separated (default: the MLPerf "
                                                 "Tiny ten), e.g. \"lights on,lights off,hey tiny\"."),
-    engines: str = typer.Option("espeak-ng,flite,festival", help="Speech engines to use, comma-separated."),
+    engines: str = typer.Option("espeak-ng,flite,festival,rhvoice,mbrola",
+                                help="Speech engines to use, comma-separated."),
     seed: int = typer.Option(0, help="Random seed."),
     force: bool = typer.Option(False, help="Rebuild a synthetic dataset made with other settings."),
 ) -> None:

@@ -1,13 +1,15 @@
 """A SYNTHETIC Speech Commands-layout dataset spoken by offline text-to-speech, built offline.
 
-Every clip is a keyword (or another word, for ``_unknown_``) spoken by one of the voices of
-espeak-ng, flite and festival (``voices.py``) at a random speaking rate, pitch and level, placed
-at a random position in a 1 s, 16 kHz, 16-bit clip, some of them with background noise. The
-keywords are the MLPerf Tiny ten by default or any words and phrases the user types; the
-``_unknown_`` vocabulary (``words.py``) never contains a keyword or a homophone of one.
+Every clip is a keyword (or another word, for ``_unknown_``) spoken by one of the installed voices
+of five offline engines (``voices.py``; the manifest lists the voices) at a random speaking rate,
+pitch and level, placed at a random position in a 1 s, 16 kHz, 16-bit clip, some of them with
+background noise. The keywords are the MLPerf Tiny ten by default or any words and phrases the
+user types; the ``_unknown_`` vocabulary (``words.py``) never contains a keyword or a homophone
+of one.
 
-A speaker id is the voice (for flite and festival, which have few voices: the voice and a pitch
-band), and splits are by speaker — the validation and test lists never share one with training.
+A speaker id is the voice (for the engines with few voices, all but espeak-ng: the voice and a
+pitch band), and splits are by speaker — the validation and test lists never share one with
+training.
 ``_background_noise_`` holds generated noises (white, pink, brown, mains hum, fan, and babble
 made of overlapping synthetic sentences).
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,7 @@ NOISE_SECONDS = 10
 CHUNK = 48  # utterances per synthesis task (one festival process each)
 RATE_RANGE = (0.75, 1.3)  # speaking rate factor
 PITCH_RANGE = (0.7, 1.6)  # factor on the voice's mean F0 (log-uniform)
-PITCH_BANDS = 8  # pseudo-speakers per flite/festival voice
+PITCH_BANDS = 8  # pseudo-speakers per voice of the engines with few voices (all but espeak-ng)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class SynthConfig:
     noisy_fraction: float = 0.5
     keywords: tuple[str, ...] = KEYWORDS  # folder names; phrases use '_' between words
     engines: tuple[str, ...] = tts.ENGINES
-    engine_weights: tuple[float, ...] = (0.4, 0.35, 0.25)  # share of clips per engine, as `engines`
+    engine_weights: tuple[float, ...] = (0.2, 0.2, 0.2, 0.2, 0.2)  # share of clips per engine, as `engines`
     extra_unknown: bool = True  # the full unknown vocabulary, not only the Speech Commands words
 
     @property
@@ -84,6 +86,21 @@ def parse_engines(text: str) -> dict[str, tuple]:
     tts.require_engines(names)
     shares = dict(zip(tts.ENGINES, SynthConfig.engine_weights, strict=True))
     return {"engines": names, "engine_weights": tuple(shares[e] for e in names)}
+
+
+def _default_engines(cfg: SynthConfig) -> SynthConfig:
+    """The default engine set without the non-free engines this machine lacks (with a warning);
+    engines the user named are required as named."""
+    if cfg.engines != tts.ENGINES:
+        return cfg
+    absent = [e for e in tts.NONFREE if not tts.installed(e)]
+    if not absent:
+        return cfg
+    console.warn(f"{', '.join(absent)} not installed: synthesizing without them (fewer voices, lower accuracy on real "
+                 "voices); `bash scripts/bootstrap.sh` installs them (Debian contrib/non-free)")
+    keep = [k for k, e in enumerate(cfg.engines) if e not in absent]
+    return replace(cfg, engines=tuple(cfg.engines[k] for k in keep),
+                   engine_weights=tuple(cfg.engine_weights[k] for k in keep))
 
 
 def _noise_bank(rng: np.random.Generator, babble: np.ndarray) -> dict[str, np.ndarray]:
@@ -169,10 +186,12 @@ def _plan(cfg: SynthConfig, pool: dict[str, list[tts.Voice]]) -> list[_Job]:
     return jobs
 
 
-def _manifest(cfg: SynthConfig) -> dict[str, object]:
+def _manifest(cfg: SynthConfig, pool: dict[str, list[tts.Voice]]) -> dict[str, object]:
+    """The dataset's identity: its settings and the voices installed when it was made."""
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     return {"generator": "tinyml data synth-kws", "synthetic": True, "speech": list(cfg.engines),
-            "format_version": FORMAT_VERSION, "config": config, "keywords": list(cfg.keywords)}
+            "format_version": FORMAT_VERSION, "config": config, "keywords": list(cfg.keywords),
+            "voices": {e: [v.name for v in pool[e]] for e in cfg.engines}}
 
 
 def synthesize(out: Path, cfg: SynthConfig, force: bool = False) -> Path:
@@ -184,10 +203,11 @@ def synthesize(out: Path, cfg: SynthConfig, force: bool = False) -> Path:
         raise DatasetError("give one engine weight per speech engine")
     for keyword in cfg.keywords:
         tts.check_text(spoken(keyword))
+    cfg = _default_engines(cfg)
     tts.require_engines(cfg.engines)
-    if up_to_date(out, MANIFEST, _manifest(cfg), force):
-        return out
     pool = tts.voices(cfg.engines)
+    if up_to_date(out, MANIFEST, _manifest(cfg, pool), force):
+        return out
     with staged(out) as tmp:  # removed if anything (Ctrl-C too) stops it before publish
         jobs = _plan(cfg, pool)
         for folder in {j.folder for j in jobs} | {BACKGROUND_DIR}:
@@ -217,10 +237,10 @@ def synthesize(out: Path, cfg: SynthConfig, force: bool = False) -> Path:
             f"SYNTHETIC keyword-spotting dataset generated by `tinyml data synth-kws` with {engines}.\n"
             "Speech Commands v2 layout. Not human speech: do not report accuracy on it as real-world accuracy.\n"
             f"Keywords: {', '.join(cfg.keywords)}; every other word folder is `_unknown_`.\n"
-            "Speaker ids are synthetic voices (flite/festival: voice + pitch band); the validation and test lists\n"
+            "Speaker ids are synthetic voices (all but espeak-ng: voice + pitch band); the validation and test lists\n"
             "never share a speaker id with training.\n")
         per_engine = {e: sum(j.utterance.voice.engine == e for j in jobs) for e in cfg.engines}
-        publish(tmp, out, MANIFEST, {**_manifest(cfg), "items": len(jobs), "clips": len(jobs),
+        publish(tmp, out, MANIFEST, {**_manifest(cfg, pool), "items": len(jobs), "clips": len(jobs),
                                      "speakers": len({j.speaker for j in jobs}), "clips_per_engine": per_engine,
                                      "split_clips": {k: len(v) for k, v in splits.items()}})
     console.info(f"wrote {len(jobs)} SYNTHETIC clips ({', '.join(f'{e} {n}' for e, n in per_engine.items())}) "

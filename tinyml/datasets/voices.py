@@ -1,18 +1,26 @@
-"""Offline text-to-speech voices for SYNTHETIC keyword data: espeak-ng, flite and festival.
+"""Offline text-to-speech voices for SYNTHETIC keyword data: five Debian engines.
 
-Three Debian engines, three kinds of synthesis, so a model trained on them learns the words
-rather than one synthesizer's sound:
+Five engines, four kinds of synthesis, so a model trained on them learns the words rather than
+one synthesizer's sound:
 
 - ``espeak-ng``: formant synthesis, 8 English accents x its voice variants (hundreds of voices);
 - ``flite``: ``kal``/``kal16`` (diphone) and ``awb``, ``rms``, ``slt`` — statistical parametric
   voices trained on recordings of real speakers (Scottish male, US male, US female);
-- ``festival``: ``kal_diphone``, ``ked_diphone`` and the HTS voice ``cmu_us_slt_arctic_hts``.
+- ``festival``: the diphone voices ``kal``, ``ked``, ``rab`` (British), ``don``, the MBROLA voices
+  ``us1``-``us3``, ``en1`` and the HTS voice ``cmu_us_slt_arctic_hts`` (those installed);
+- ``rhvoice``: RHVoice's six English HTS voices (CMU Arctic's alan, bdl, clb, slt and two
+  Russian speakers' English), trained on recordings of real speakers;
+- ``mbrola``: espeak-ng's prosody over MBROLA diphones cut from real speakers' recordings — four
+  English voices and English spoken with sixteen other languages' diphones (accents).
+
+``rhvoice``, ``mbrola`` and festival's MBROLA voices are in Debian's contrib/non-free sections
+(``scripts/bootstrap.sh`` enables them); a voice that is not installed is simply not used.
 
 An :class:`Utterance` asks for a text in one voice at a speaking rate and a pitch factor; each
 engine maps them to its own controls (espeak-ng ``-s``/``-p``; flite ``duration_stretch`` and
-``int_f0_target_mean``; festival ``Duration_Stretch`` and its intonation target). Festival runs
-one process per batch (its start-up costs ~1 s); the others run one process per utterance.
-Every result is float32 mono at 16 kHz.
+``int_f0_target_mean``; festival ``Duration_Stretch`` and its intonation target; RHVoice
+``-r``/``-t``). Festival runs one process per batch (its start-up costs ~1 s); the others run
+one process per utterance. Every result is float32 mono at 16 kHz.
 """
 
 from __future__ import annotations
@@ -33,8 +41,10 @@ from tinyml.audio.features import SAMPLE_RATE
 from tinyml.audio.wav import decode_wav, read_wav, resample
 from tinyml.errors import DatasetError, ToolMissingError
 
-ESPEAK, FLITE, FESTIVAL = "espeak-ng", "flite", "festival"
-ENGINES = (ESPEAK, FLITE, FESTIVAL)
+ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA = "espeak-ng", "flite", "festival", "rhvoice", "mbrola"
+ENGINES = (ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA)
+NONFREE = (RHVOICE, MBROLA)  # Debian contrib/non-free: used by default when installed
+_BINARY = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival", RHVOICE: "RHVoice-test", MBROLA: "mbrola"}
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
                   "en-029", "en-us-nyc")
 # Flite voices and the mean F0 (Hz) each speaks at, which the pitch factor scales.
@@ -42,9 +52,20 @@ FLITE_VOICES = {"kal": 105.0, "kal16": 105.0, "awb": 115.0, "rms": 105.0, "slt":
 # Festival voices: (scheme call that selects it, mean F0 of its intonation model or 0 when the
 # voice takes no intonation target).
 FESTIVAL_VOICES = {"kal_diphone": ("(voice_kal_diphone)", 105.0), "ked_diphone": ("(voice_ked_diphone)", 105.0),
-                   "cmu_us_slt_arctic_hts": ("(voice_cmu_us_slt_arctic_hts)", 0.0)}
+                   "cmu_us_slt_arctic_hts": ("(voice_cmu_us_slt_arctic_hts)", 0.0),
+                   "rab_diphone": ("(voice_rab_diphone)", 111.0), "don_diphone": ("(voice_don_diphone)", 145.0),
+                   "us1_mbrola": ("(voice_us1_mbrola)", 174.0), "us2_mbrola": ("(voice_us2_mbrola)", 96.0),
+                   "us3_mbrola": ("(voice_us3_mbrola)", 110.0), "en1_mbrola": ("(voice_en1_mbrola)", 115.0)}
+FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")
+RHVOICE_VOICES = ("alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov")
+RHVOICE_VOICE_DIR = Path("/usr/share/RHVoice/voices")
+# espeak-ng voices that speak English with MBROLA diphones: English ones, then accents.
+MBROLA_VOICES = ("us1", "us2", "us3", "en1", "af1-en", "nl2-en", "fr1-en", "fr4-en", "de1-en", "de2-en", "de3-en",
+                 "de4-en", "de5-en", "de6-en", "gr2-en", "hu1-en", "pl1-en", "ro1-en", "sw1-en", "sw2-en")
+MBROLA_DIR = Path("/usr/share/mbrola")
 _APT = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival festvox-kallpc16k festvox-kdlpc16k "
-        "festvox-us-slt-hts"}
+        "festvox-us-slt-hts", RHVOICE: "rhvoice rhvoice-english (Debian non-free)",
+        MBROLA: "mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 (Debian contrib/non-free)"}
 TTS_DEADLINE_S = 30.0  # one espeak-ng or flite call
 FESTIVAL_DEADLINE_S = 600.0  # one festival batch
 _TEXT = re.compile(r"^[a-z][a-z' -]*$")
@@ -101,7 +122,7 @@ def require_engines(engines: Iterable[str]) -> None:
     for engine in engines:
         if engine not in ENGINES:
             raise DatasetError(f"unknown speech engine '{engine}'; choose from: {', '.join(ENGINES)}")
-        if not shutil.which(engine):
+        if not shutil.which(_BINARY[engine]) or (engine == MBROLA and not shutil.which(ESPEAK)):
             raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
                                    "(scripts/bootstrap.sh does) or leave it out of --engines")
 
@@ -113,16 +134,31 @@ def espeak_variants() -> tuple[str, ...]:
     return tuple(sorted(set(names)))
 
 
+def _installed(engine: str) -> list[str]:
+    if engine == ESPEAK:
+        return [f"{a}+{v}" for a in ESPEAK_ACCENTS for v in espeak_variants()]
+    if engine == FLITE:
+        return list(FLITE_VOICES)
+    if engine == FESTIVAL:
+        return [n for n in FESTIVAL_VOICES if any(FESTIVAL_VOICE_DIR.glob(f"*/{n}"))]
+    if engine == RHVOICE:
+        return [n for n in RHVOICE_VOICES if (RHVOICE_VOICE_DIR / n).is_dir()]
+    return [f"mb-{n}" for n in MBROLA_VOICES if (MBROLA_DIR / n.removesuffix("-en")).is_dir()]
+
+
+def installed(engine: str) -> bool:
+    """The engine runs and has at least one English voice."""
+    return bool(shutil.which(_BINARY[engine])) and bool(_installed(engine))
+
+
 def voices(engines: Iterable[str]) -> dict[str, list[Voice]]:
-    """Every voice of each engine asked for."""
+    """Every installed voice of each engine asked for."""
     found: dict[str, list[Voice]] = {}
     for engine in engines:
-        if engine == ESPEAK:
-            found[engine] = [Voice(ESPEAK, f"{a}+{v}") for a in ESPEAK_ACCENTS for v in espeak_variants()]
-        elif engine == FLITE:
-            found[engine] = [Voice(FLITE, name) for name in FLITE_VOICES]
-        else:
-            found[engine] = [Voice(FESTIVAL, name) for name in FESTIVAL_VOICES]
+        found[engine] = [Voice(engine, name) for name in _installed(engine)]
+        if not found[engine]:
+            raise ToolMissingError(f"{engine} has no English voice installed; install one with "
+                                   f"`apt-get install {_APT[engine]}` or leave it out of --engines")
     return found
 
 
@@ -137,6 +173,21 @@ def _espeak(u: Utterance) -> np.ndarray:
     out = _run([ESPEAK, "-v", u.voice.name, "-s", str(speed), "-p", str(pitch), "--stdout", u.text],
                TTS_DEADLINE_S, ESPEAK).stdout
     return _to_16k(out, f"espeak-ng {u.voice.name}")
+
+
+def _rhvoice(u: Utterance, tmp: Path) -> np.ndarray:
+    path = tmp / "rhvoice.wav"
+    try:
+        result = subprocess.run([_BINARY[RHVOICE], "-p", u.voice.name, "-r", str(round(100 * u.rate)), "-t",
+                                 str(round(100 * u.pitch)), "-o", str(path)], input=u.text.encode(),
+                                capture_output=True, timeout=TTS_DEADLINE_S, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise DatasetError(f"RHVoice did not finish within {TTS_DEADLINE_S:.0f} s; check that it runs: "
+                           f"`echo hello | RHVoice-test -p {u.voice.name} -o /tmp/x.wav`") from err
+    if result.returncode != 0 or not path.is_file():
+        raise DatasetError(f"RHVoice failed for '{u.text}' ({u.voice.name}): "
+                           f"{result.stderr.decode(errors='replace').strip()[:200]}")
+    return _to_16k(path.read_bytes(), f"RHVoice {u.voice.name}")
 
 
 def _flite(u: Utterance, tmp: Path) -> np.ndarray:
@@ -185,8 +236,10 @@ def synthesize(batch: list[Utterance]) -> list[np.ndarray]:
             for k, audio in zip(festival, _festival([batch[k] for k in festival], tmp), strict=True):
                 results[k] = audio
         for k, u in enumerate(batch):
-            if u.voice.engine == ESPEAK:
+            if u.voice.engine in (ESPEAK, MBROLA):
                 results[k] = _espeak(u)
+            elif u.voice.engine == RHVOICE:
+                results[k] = _rhvoice(u, tmp)
             elif u.voice.engine == FLITE:
                 results[k] = _flite(u, tmp)
     return [r if r is not None else np.zeros(0, np.float32) for r in results]

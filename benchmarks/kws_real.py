@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "work" / "bench-kws-real")
     parser.add_argument("--rows", default="all", help="all, default, or row names, comma-separated")
     parser.add_argument("--per-word", type=int, default=300)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0, help="training seed (the synthetic set stays the same)")
     args = parser.parse_args()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

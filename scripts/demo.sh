@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job: deploy keyword spotting to the emulated STM32F405 — synthesize a keyword dataset
-# offline (espeak-ng, flite, festival), train the DS-CNN, quantize it to full int8, generate the code-generated
-# native firmware, build it with PlatformIO, run it under QEMU, and print on-device latency,
-# RAM/flash and a bit-exact validation against the TFLite Micro host interpreter.
+# offline (espeak-ng, flite, festival, RHVoice, MBROLA), train the DS-CNN, quantize it to full
+# int8, generate the code-generated native firmware, build it with PlatformIO, run it under QEMU,
+# and print on-device latency, RAM/flash and a bit-exact validation against the TFLite Micro host
+# interpreter.
 # Everything lands in work/deploy/kws/ (report/ holds bench.md, layers.svg, validate.json).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TINYML_ROOT"
-tinyml deploy kws --work work/deploy --per-word "${TINYML_DEMO_PER_WORD:-300}" --epochs "${TINYML_DEMO_EPOCHS:-30}" "$@"
+tinyml deploy kws --work work/deploy --per-word "${TINYML_DEMO_PER_WORD:-300}" --epochs "${TINYML_DEMO_EPOCHS:-60}" "$@"

@@ -31,7 +31,7 @@ def synth_kws(
     seed: int = typer.Option(0, help="Random seed."),
     force: bool = typer.Option(False, help="Rebuild a synthetic dataset made with other settings."),
 ) -> None:
-    """Build a SYNTHETIC Speech Commands-layout dataset offline (espeak-ng, flite, festival voices)."""
+    """Build a SYNTHETIC Speech Commands-layout dataset offline (five offline speech engines)."""
     from tinyml.datasets.synth import SynthConfig, parse_engines, parse_words, synthesize
 
     keywords = parse_words(words) if words is not None else SynthConfig.keywords

@@ -28,9 +28,10 @@ from tinyml.train.rundir import RunDir
 from .stream_support import PipeTarget, build_host_firmware, held_out_clips, make_track, reference_detections, score
 
 TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
-# The session's model is small (20 epochs on 80 clips a word, ~0.55 accurate): a lower threshold than
-# the default so it reports detections; benchmarks/kws_stream.py measures the default recipe.
-DETECT = DetectConfig(threshold=0.4)
+# The session's model is small (20 epochs on 80 clips a word of five engines' voices, ~0.47 accurate):
+# a lower threshold than the default so it reports detections; benchmarks/kws_stream.py measures the
+# default recipe.
+DETECT = DetectConfig(threshold=0.3)
 needs_qemu = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                                 reason="needs gcc-arm-none-eabi and qemu-system-arm (scripts/bootstrap.sh)")
 
@@ -76,12 +77,14 @@ def test_host_firmware_streams_like_the_python_reference(host_firmware: Path, tr
 
 def test_detections_do_not_depend_on_how_the_stream_is_cut(host_firmware: Path,
                                                             track: tuple[np.ndarray, list]) -> None:
-    pcm = track[0][: 12 * features.SAMPLE_RATE]
-    data = np.ascontiguousarray(pcm, "<i2").tobytes()
     results = []
     with PipeTarget(host_firmware) as target:
         session = Session(target)
         session.wait_ready()
+        first = session.stream(track[0])[0].ms  # 12 s of the track from 4 s before its first detection
+        start = max(0, (first - 4000) * features.SAMPLE_RATE // 1000)
+        pcm = track[0][start : start + 12 * features.SAMPLE_RATE]
+        data = np.ascontiguousarray(pcm, "<i2").tobytes()
         results.append([(h.label, h.ms) for h in session.stream(pcm)])
         for chunk in (2, 38, 118):  # one sample; odd sample counts that straddle strides
             session.send(p.command("tinyml", "stream", "reset"))

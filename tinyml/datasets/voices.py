@@ -66,7 +66,7 @@ MBROLA_DIR = Path("/usr/share/mbrola")
 _APT = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival festvox-kallpc16k festvox-kdlpc16k "
         "festvox-us-slt-hts", RHVOICE: "rhvoice rhvoice-english (Debian non-free)",
         MBROLA: "mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 (Debian contrib/non-free)"}
-TTS_DEADLINE_S = 30.0  # one espeak-ng or flite call
+TTS_DEADLINE_S = 30.0  # one espeak-ng, flite or RHVoice call
 FESTIVAL_DEADLINE_S = 600.0  # one festival batch
 _TEXT = re.compile(r"^[a-z][a-z' -]*$")
 
@@ -103,9 +103,10 @@ def speaker_id(voice: Voice, bucket: int = 0) -> str:
     return hashlib.sha1(f"{voice.engine}:{voice.name}:{bucket}".encode()).hexdigest()[:8]
 
 
-def _run(cmd: list[str], deadline: float, engine: str) -> subprocess.CompletedProcess[bytes]:
+def _run(cmd: list[str], deadline: float, engine: str,
+         stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        result = subprocess.run(cmd, capture_output=True, timeout=deadline, check=False)
+        result = subprocess.run(cmd, input=stdin, capture_output=True, timeout=deadline, check=False)
     except FileNotFoundError as err:
         raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
                                "(scripts/bootstrap.sh does)") from err
@@ -177,16 +178,11 @@ def _espeak(u: Utterance) -> np.ndarray:
 
 def _rhvoice(u: Utterance, tmp: Path) -> np.ndarray:
     path = tmp / "rhvoice.wav"
-    try:
-        result = subprocess.run([_BINARY[RHVOICE], "-p", u.voice.name, "-r", str(round(100 * u.rate)), "-t",
-                                 str(round(100 * u.pitch)), "-o", str(path)], input=u.text.encode(),
-                                capture_output=True, timeout=TTS_DEADLINE_S, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise DatasetError(f"RHVoice did not finish within {TTS_DEADLINE_S:.0f} s; check that it runs: "
-                           f"`echo hello | RHVoice-test -p {u.voice.name} -o /tmp/x.wav`") from err
-    if result.returncode != 0 or not path.is_file():
-        raise DatasetError(f"RHVoice failed for '{u.text}' ({u.voice.name}): "
-                           f"{result.stderr.decode(errors='replace').strip()[:200]}")
+    _run([_BINARY[RHVOICE], "-p", u.voice.name, "-r", str(round(100 * u.rate)), "-t", str(round(100 * u.pitch)),
+          "-o", str(path)], TTS_DEADLINE_S, RHVOICE, stdin=u.text.encode())
+    if not path.is_file():
+        raise DatasetError(f"RHVoice wrote no audio for '{u.text}' ({u.voice.name}); check that it runs: "
+                           f"`echo hello | RHVoice-test -p {u.voice.name} -o /tmp/x.wav`")
     return _to_16k(path.read_bytes(), f"RHVoice {u.voice.name}")
 
 

@@ -13,7 +13,7 @@ TINYML_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export TINYML_ROOT
 
 APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev)
-NONFREE_VOICES=(mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-af1 mbrola-nl2 mbrola-fr1 mbrola-fr4 mbrola-de1 mbrola-de2 mbrola-de3 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-gr2 mbrola-hu1 mbrola-pl1 mbrola-ro1 mbrola-sw1 mbrola-sw2 festvox-us1 festvox-us2 festvox-us3 festvox-en1 festvox-rablpc16k festvox-don rhvoice rhvoice-english)
+NONFREE_VOICES=(mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-af1 mbrola-nl2 mbrola-fr1 mbrola-fr4 mbrola-de1 mbrola-de2 mbrola-de3 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-gr2 mbrola-hu1 mbrola-pl1 mbrola-ro1 mbrola-sw1 mbrola-sw2 festvox-us1 festvox-us2 festvox-us3 festvox-en1 festvox-rablpc16k festvox-don rhvoice librhvoice5 rhvoice-english)
 # QAT needs Keras 2 (tf-keras) and tensorflow-model-optimization. Both declare a dependency on
 # the full `tensorflow` wheel, so they are installed without dependencies next to tensorflow-cpu.
 QAT_PACKAGES=(tf-keras==2.21.0 tensorflow-model-optimization==0.8.1)

@@ -57,13 +57,37 @@ def test_every_engine_speaks_at_the_asked_rate_and_pitch() -> None:
         assert fast < 0.9 * slow, (u.voice.label, slow, fast)  # speaking faster is shorter
 
 
+def test_rhvoice_library_speaks_sample_for_sample_as_rhvoice_test_from_parallel_threads(tmp_path: Path) -> None:
+    """The ctypes binding (structures, rate/pitch mapping, per-thread engines) against RHVoice's own tool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from tinyml.datasets import rhvoice
+
+    asks = [("stop", "alan", 1.3, 0.8), ("seven", "clb", 0.8, 1.2), ("go", "slt", 1.0, 1.0),
+            ("lights on", "evgeniy-eng", 1.1, 0.9)] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        spoken = list(pool.map(lambda ask: rhvoice.speak(*ask), asks))
+    lengths = set()
+    for (text, voice, rate, pitch), (samples, sample_rate) in zip(asks, spoken, strict=True):
+        wav_path = tmp_path / "rhvoice-test.wav"
+        subprocess.run(["RHVoice-test", "-p", voice, "-r", str(round(100 * rate)), "-t", str(round(100 * pitch)),
+                        "-o", str(wav_path)], input=text.encode(), check=True, timeout=30)
+        wav = read_wav(wav_path)
+        assert sample_rate == wav.rate
+        np.testing.assert_array_equal(samples, np.round(wav.samples * 32768).astype(np.int16))
+        lengths.add(samples.size)
+    assert len(lengths) == 4  # four different utterances, each spoken twice
+
+
 def test_an_engine_without_an_installed_voice_is_refused_in_one_line(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from tinyml.datasets import voices as tts
 
     monkeypatch.setattr(tts, "RHVOICE_VOICE_DIR", tmp_path)  # as on a machine without rhvoice-english
     with pytest.raises(ToolMissingError, match=r"rhvoice has no English voice installed; install one with `apt-get "
-                                               r"install rhvoice rhvoice-english.*or leave it out of --engines"):
+                                               r"install librhvoice5 rhvoice-english.*or leave it out of --engines"):
         tts.voices(["flite", "rhvoice"])
 
 

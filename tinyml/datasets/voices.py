@@ -19,8 +19,9 @@ one synthesizer's sound:
 An :class:`Utterance` asks for a text in one voice at a speaking rate and a pitch factor; each
 engine maps them to its own controls (espeak-ng ``-s``/``-p``; flite ``duration_stretch`` and
 ``int_f0_target_mean``; festival ``Duration_Stretch`` and its intonation target; RHVoice
-``-r``/``-t``). Festival runs one process per batch (its start-up costs ~1 s); the others run
-one process per utterance. Every result is float32 mono at 16 kHz.
+relative rate and pitch). Festival runs one process per batch (its start-up costs ~1 s), RHVoice
+runs in-process through its library (``rhvoice.py``); the others run one process per utterance.
+Every result is float32 mono at 16 kHz.
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ import numpy as np
 
 from tinyml.audio.features import SAMPLE_RATE
 from tinyml.audio.wav import decode_wav, read_wav, resample
+from tinyml.datasets import rhvoice
 from tinyml.errors import DatasetError, ToolMissingError
 
 ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA = "espeak-ng", "flite", "festival", "rhvoice", "mbrola"
 ENGINES = (ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA)
 NONFREE = (RHVOICE, MBROLA)  # Debian contrib/non-free: used by default when installed
-_BINARY = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival", RHVOICE: "RHVoice-test", MBROLA: "mbrola"}
+_BINARY = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival", MBROLA: "mbrola"}  # RHVoice: a library
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
                   "en-029", "en-us-nyc")
 # Flite voices and the mean F0 (Hz) each speaks at, which the pitch factor scales.
@@ -64,9 +66,9 @@ MBROLA_VOICES = ("us1", "us2", "us3", "en1", "af1-en", "nl2-en", "fr1-en", "fr4-
                  "de4-en", "de5-en", "de6-en", "gr2-en", "hu1-en", "pl1-en", "ro1-en", "sw1-en", "sw2-en")
 MBROLA_DIR = Path("/usr/share/mbrola")
 _APT = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival festvox-kallpc16k festvox-kdlpc16k "
-        "festvox-us-slt-hts", RHVOICE: "rhvoice rhvoice-english (Debian non-free)",
+        "festvox-us-slt-hts", RHVOICE: "librhvoice5 rhvoice-english (Debian non-free)",
         MBROLA: "mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 (Debian contrib/non-free)"}
-TTS_DEADLINE_S = 30.0  # one espeak-ng, flite or RHVoice call
+TTS_DEADLINE_S = 30.0  # one espeak-ng or flite call
 FESTIVAL_DEADLINE_S = 600.0  # one festival batch
 _TEXT = re.compile(r"^[a-z][a-z' -]*$")
 
@@ -103,10 +105,9 @@ def speaker_id(voice: Voice, bucket: int = 0) -> str:
     return hashlib.sha1(f"{voice.engine}:{voice.name}:{bucket}".encode()).hexdigest()[:8]
 
 
-def _run(cmd: list[str], deadline: float, engine: str,
-         stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def _run(cmd: list[str], deadline: float, engine: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        result = subprocess.run(cmd, input=stdin, capture_output=True, timeout=deadline, check=False)
+        result = subprocess.run(cmd, capture_output=True, timeout=deadline, check=False)
     except FileNotFoundError as err:
         raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
                                "(scripts/bootstrap.sh does)") from err
@@ -123,7 +124,7 @@ def require_engines(engines: Iterable[str]) -> None:
     for engine in engines:
         if engine not in ENGINES:
             raise DatasetError(f"unknown speech engine '{engine}'; choose from: {', '.join(ENGINES)}")
-        if not shutil.which(_BINARY[engine]) or (engine == MBROLA and not shutil.which(ESPEAK)):
+        if not _runs(engine):
             raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
                                    "(scripts/bootstrap.sh does) or leave it out of --engines")
 
@@ -147,9 +148,15 @@ def _installed(engine: str) -> list[str]:
     return [f"mb-{n}" for n in MBROLA_VOICES if (MBROLA_DIR / n.removesuffix("-en")).is_dir()]
 
 
+def _runs(engine: str) -> bool:
+    if engine == RHVOICE:
+        return rhvoice.available()
+    return bool(shutil.which(_BINARY[engine])) and (engine != MBROLA or bool(shutil.which(ESPEAK)))
+
+
 def installed(engine: str) -> bool:
     """The engine runs and has at least one English voice."""
-    return bool(shutil.which(_BINARY[engine])) and bool(_installed(engine))
+    return _runs(engine) and bool(_installed(engine))
 
 
 def voices(engines: Iterable[str]) -> dict[str, list[Voice]]:
@@ -176,14 +183,9 @@ def _espeak(u: Utterance) -> np.ndarray:
     return _to_16k(out, f"espeak-ng {u.voice.name}")
 
 
-def _rhvoice(u: Utterance, tmp: Path) -> np.ndarray:
-    path = tmp / "rhvoice.wav"
-    _run([_BINARY[RHVOICE], "-p", u.voice.name, "-r", str(round(100 * u.rate)), "-t", str(round(100 * u.pitch)),
-          "-o", str(path)], TTS_DEADLINE_S, RHVOICE, stdin=u.text.encode())
-    if not path.is_file():
-        raise DatasetError(f"RHVoice wrote no audio for '{u.text}' ({u.voice.name}); check that it runs: "
-                           f"`echo hello | RHVoice-test -p {u.voice.name} -o /tmp/x.wav`")
-    return _to_16k(path.read_bytes(), f"RHVoice {u.voice.name}")
+def _rhvoice(u: Utterance) -> np.ndarray:
+    samples, rate = rhvoice.speak(u.text, u.voice.name, u.rate, u.pitch)
+    return resample(samples.astype(np.float32) / 32768.0, rate, SAMPLE_RATE)
 
 
 def _flite(u: Utterance, tmp: Path) -> np.ndarray:
@@ -235,7 +237,7 @@ def synthesize(batch: list[Utterance]) -> list[np.ndarray]:
             if u.voice.engine in (ESPEAK, MBROLA):
                 results[k] = _espeak(u)
             elif u.voice.engine == RHVOICE:
-                results[k] = _rhvoice(u, tmp)
+                results[k] = _rhvoice(u)
             elif u.voice.engine == FLITE:
                 results[k] = _flite(u, tmp)
     return [r if r is not None else np.zeros(0, np.float32) for r in results]

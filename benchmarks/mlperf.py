@@ -75,6 +75,7 @@ def _measure(model_path: Path, runtime: str, out: Path, board: Board | None = No
         session.load(x.tobytes())
         ticks = session.infer(1, 0, 600).ticks
     return {"instructions": int(ticks or 0), "cycles": cycles.cycles, "cycle_classes": dict(cycles.by_class),
+            "cycle_functions": dict(cycles.by_function.most_common(10)),
             "arena": info.arena, "flash": firmware.sizes.flash, "ram": firmware.sizes.ram, "board": board.id}
 
 

@@ -48,6 +48,15 @@ def test_hand_counted_loop() -> None:
     assert est.by_class["multiple"] == 4 + 3 + 3 + 6 and est.by_class["branch"] == 3 + 1
 
 
+def test_cycles_are_attributed_to_the_function_each_block_is_in() -> None:
+    """The hand-counted loop: push (4) in `entry`, the rest (24) in `body`; an address outside
+    every symbol is '?'."""
+    functions = c.FunctionMap({"entry": (0x08000100, 2), "body": (0x08000102, 0x30), "empty": (0x08000400, 0)})
+    est = c.estimate(c.parse_trace(LOG), 0x08000100, frozenset({0x08000300}), functions)
+    assert est.by_function == {"entry": 4, "body": 24}
+    assert functions.name(0x08000200) == "?" and functions.name(0x08000400) == "?"
+
+
 def test_a_block_rewound_at_an_io_access_counts_once() -> None:
     """mov 1 (the rewound block stops before the ldr), ldr 2 (its own block), bx taken 1+2."""
     est = c.estimate(c.parse_trace(LOG), 0x08000300, frozenset({0x08000200}))
@@ -108,4 +117,5 @@ def test_traced_inference_costs_what_the_timer_counted(tmp_path: Path) -> None:
         ticks = session.infer(1, 0).ticks
     assert ticks is not None and abs(ticks - est.instructions) <= 64  # the timer reads around the call
     assert 1.1 * est.instructions < est.cycles < 2.5 * est.instructions
-    assert est.cycles == sum(est.by_class.values()) and INVOKE in elf_functions(elf)
+    assert est.cycles == sum(est.by_class.values()) == sum(est.by_function.values()) and INVOKE in elf_functions(elf)
+    assert "?" not in est.by_function and est.by_function.most_common(1)[0][0].startswith(("tm_", "conv_", "pixel"))

@@ -50,6 +50,10 @@ def test_deploy_reports_latency_memory_and_a_bit_exact_validation(deployed: Path
     assert bench["estimate_us_at_board_clock"]["median"] == round(bench["ticks"][0] * cpi / 168, 1)
     md = (deployed / "report" / "bench.md").read_text()
     assert "estimate ≈" in md and "at 168 MHz" in md and "not measured" in md and "Cortex-M4 timing model" in md
+    # where the cycles go, per firmware function: every cycle is in one, the kernels lead
+    functions = dict(bench["cycle_functions"])
+    assert sum(functions.values()) == bench["estimated_cycles"] and "?" not in functions
+    assert bench["cycle_functions"][0][0] in md and "Estimated cycles per function" in md
 
 
 def test_redeploying_an_unchanged_model_retrains_and_rebuilds_nothing(deployed: Path, synth_dataset: Path) -> None:

@@ -43,6 +43,7 @@ class BenchResult:
     stride_ms: float = 1000.0 * features.STRIDE / features.SAMPLE_RATE
     estimated_cycles: int | None = None  # one inference, from the timing model (emulated boards)
     cycle_classes: tuple[tuple[str, int], ...] = ()  # its cycles per instruction class
+    cycle_functions: tuple[tuple[str, int], ...] = ()  # its cycles per firmware function, largest first
     traced_instructions: int | None = None  # the instructions the timing model costed
 
     @property
@@ -134,4 +135,5 @@ def bench(session: Session, runs: int, board: str, sizes: ElfSizes | None = None
                        sizes.flash if sizes else None, sizes.ram if sizes else None, layers, clock_hz, frontend,
                        estimated_cycles=cycles.cycles if cycles else None,
                        cycle_classes=tuple(cycles.by_class.most_common()) if cycles else (),
+                       cycle_functions=tuple(cycles.by_function.most_common()) if cycles else (),
                        traced_instructions=cycles.instructions if cycles else None)

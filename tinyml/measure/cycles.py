@@ -22,6 +22,7 @@ printed as one.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class CycleEstimate:
     instructions: int = 0
     cycles: int = 0
     by_class: Counter[str] = field(default_factory=Counter)  # cycles per instruction class
+    by_function: Counter[str] = field(default_factory=Counter)  # cycles per function (when symbols are given)
 
     @property
     def cycles_per_instruction(self) -> float:
@@ -164,21 +166,43 @@ def instruction_cycles(insn: Instruction, taken: bool, after_load_store: bool, k
     return {"divide": DIVIDE, "fp-divide": 14, "fp-mac": 3}.get(kind, 1)
 
 
-def estimate(executed: list[Executed], start: int, ends: frozenset[int]) -> CycleEstimate:
+class FunctionMap:
+    """Which function an address is in, from an ELF's function symbols (name -> (address, size))."""
+
+    def __init__(self, functions: dict[str, tuple[int, int]]) -> None:
+        spans = sorted((addr, addr + size, name) for name, (addr, size) in functions.items() if size)
+        self._starts = [s[0] for s in spans]
+        self._spans = spans
+
+    def name(self, addr: int) -> str:
+        k = bisect.bisect_right(self._starts, addr) - 1
+        if k >= 0 and addr < self._spans[k][1]:
+            return self._spans[k][2]
+        return "?"
+
+
+def estimate(executed: list[Executed], start: int, ends: frozenset[int],
+             functions: FunctionMap | None = None) -> CycleEstimate:
     """Cost the executed blocks from the first one at ``start`` up to (not including) the next one
-    at an address in ``ends``."""
+    at an address in ``ends`` (and, given ``functions``, attribute the cycles to functions)."""
     try:
         first = next(i for i, e in enumerate(executed) if e.pc == start)
         last = next(i for i in range(first + 1, len(executed)) if executed[i].pc in ends)
     except StopIteration as err:
         raise ValueError(f"the trace has no stretch from 0x{start:x} to a return") from err
     result = CycleEstimate()
+    owners: dict[int, list[str]] = {}  # the function of each instruction, per translated block
     after_load_store = False
     for i in range(first, last):
         run = executed[i]
         block = run.block if run.stop is None else tuple(insn for insn in run.block if insn.addr < run.stop)
         nxt = run.stop if run.stop is not None else executed[i + 1].pc
-        for insn in block:
+        names = None
+        if functions is not None:
+            names = owners.get(id(run.block))
+            if names is None:
+                names = owners[id(run.block)] = [functions.name(insn.addr) for insn in run.block]
+        for k, insn in enumerate(block):
             taken = insn is block[-1] and nxt != insn.addr + insn.size
             kind = instruction_class(insn.mnemonic)
             cycles = instruction_cycles(insn, taken, after_load_store, kind)
@@ -186,6 +210,8 @@ def estimate(executed: list[Executed], start: int, ends: frozenset[int]) -> Cycl
             result.instructions += 1
             result.cycles += cycles
             result.by_class[kind] += cycles
+            if names is not None:
+                result.by_function[names[k]] += cycles
     return result
 
 

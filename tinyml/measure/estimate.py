@@ -11,7 +11,7 @@ import numpy as np
 from tinyml.build.elf import elf_functions
 from tinyml.device.session import Session
 from tinyml.errors import TinymlError
-from tinyml.measure.cycles import CycleEstimate, estimate, parse_trace, return_addresses
+from tinyml.measure.cycles import CycleEstimate, FunctionMap, estimate, parse_trace, return_addresses
 from tinyml.platform.base import Platform
 
 INVOKE = "tm_runner_invoke"  # the runtime's entry: one inference, nothing of the protocol
@@ -55,6 +55,6 @@ def estimate_inference(platform: Platform, elf: Path, x: np.ndarray | None = Non
     invoke = functions[INVOKE][0]
     try:
         executed = parse_trace(text)
-        return estimate(executed, invoke, return_addresses(executed, invoke))
+        return estimate(executed, invoke, return_addresses(executed, invoke), FunctionMap(functions))
     except ValueError as err:
         raise TinymlError(f"cannot estimate cycles from the execution log of {elf}: {err}") from err

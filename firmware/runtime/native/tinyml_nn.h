@@ -26,6 +26,10 @@
 extern "C" {
 #endif
 
+/* Weight and constant arrays are word-aligned: the Cortex-M kernels read them with LDM, which
+ * faults on an unaligned address (GCC happens to align arrays anyway; this makes it a guarantee). */
+#define TM_ALIGN4 __attribute__((aligned(4)))
+
 /* Requantization for output channel c: TFLM's MultiplyByQuantizedMultiplier(acc, mult, shift).
  * fast: every shift is <= -1 and |acc| < 2^30 for every possible input (checked by the generator),
  * so the doubling high multiply is one SMMULR of 2*acc and the rounding shift is branch-free. */

@@ -1,7 +1,7 @@
 """RHVoice through its C library (``libRHVoice.so.5``, Debian ``librhvoice5``).
 
 One ``RHVoice-test`` process per word cost ~0.2 s, almost all of it start-up (loading the voice);
-the library keeps one engine per thread with its voices loaded, and a word then takes ~0.02 s.
+the library keeps its engines with their voices loaded, and a word then takes ~0.02 s.
 The samples equal ``RHVoice-test``'s for the same voice, rate and pitch (``relative_rate`` and
 ``relative_pitch`` are what its ``-r``/``-t`` percentages set).
 
@@ -23,6 +23,7 @@ from tinyml.errors import DatasetError, ToolMissingError
 
 LIBRARY = "libRHVoice.so.5"
 DATA_DIR = Path("/usr/share/RHVoice")
+VOICE_DIR = DATA_DIR / "voices"
 CONFIG_DIR = Path("/etc/RHVoice")
 _MESSAGE_TEXT = 0
 
@@ -87,7 +88,8 @@ def available() -> bool:
 
 
 class _Engine:
-    """One thread's RHVoice engine; its callbacks collect the samples of the message being spoken."""
+    """An RHVoice engine (used by one thread at a time); its callbacks collect the samples of the
+    message being spoken."""
 
     def __init__(self, lib: ctypes.CDLL) -> None:
         self.lib = lib
@@ -125,7 +127,7 @@ class _Engine:
             self.lib.RHVoice_delete_message(message)
         if not self.chunks or not self.rate:
             raise DatasetError(f"RHVoice produced no audio for '{text}' in voice {voice}; check that the voice "
-                               f"is installed (/usr/share/RHVoice/voices/{voice}, `apt-get install rhvoice-english`)")
+                               f"is installed ({VOICE_DIR / voice}, `apt-get install rhvoice-english`)")
         return np.concatenate(self.chunks), self.rate
 
 

@@ -60,7 +60,7 @@ FESTIVAL_VOICES = {"kal_diphone": ("(voice_kal_diphone)", 105.0), "ked_diphone":
                    "us3_mbrola": ("(voice_us3_mbrola)", 110.0), "en1_mbrola": ("(voice_en1_mbrola)", 115.0)}
 FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")
 RHVOICE_VOICES = ("alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov")
-RHVOICE_VOICE_DIR = Path("/usr/share/RHVoice/voices")
+RHVOICE_VOICE_DIR = rhvoice.VOICE_DIR
 # espeak-ng voices that speak English with MBROLA diphones: English ones, then accents.
 MBROLA_VOICES = ("us1", "us2", "us3", "en1", "af1-en", "nl2-en", "fr1-en", "fr4-en", "de1-en", "de2-en", "de3-en",
                  "de4-en", "de5-en", "de6-en", "gr2-en", "hu1-en", "pl1-en", "ro1-en", "sw1-en", "sw2-en")

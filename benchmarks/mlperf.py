@@ -7,10 +7,12 @@ Per model and runtime: executed instructions (QEMU ``-icount shift=0``), estimat
 (``tinyml.measure.cycles``: the executed instructions costed with Cortex-M4 timings, no flash wait
 states) and that estimate in ms at 120 MHz (NUCLEO-L4R5ZI, the MLPerf Tiny reference board, a
 Cortex-M4) and 216 MHz (NUCLEO-F746ZG, a Cortex-M7: M4 timings, an upper bound there), arena,
-firmware flash and static RAM; then native/TFLM ratios. TFLM comes from ``TINYML_TFLM_DIR`` or,
-unset, the pinned tree in ``../shared/tflm/``. When TFLM does not fit the board's 128 KB it is
-measured on the same emulated chip with all the SRAM QEMU maps (192 KB; a board file written for
-the run, labelled in the table) — never shown as 0.
+firmware flash and static RAM; then native/TFLM ratios. The native runtime is measured twice: with
+its default weight layout (int16 convolution weights where they fit: fastest) and with int8 weights
+everywhere (``--weights int8``: half the convolutions' flash, SXTB16 in the inner loop). TFLM comes
+from ``TINYML_TFLM_DIR`` or, unset, the pinned tree in ``../shared/tflm/``. When TFLM does not fit
+the board's 128 KB it is measured on the same emulated chip with all the SRAM QEMU maps (192 KB; a
+board file written for the run, labelled in the table) — never shown as 0.
 
     python benchmarks/mlperf.py [--models dscnn,mobilenet_v1_025,resnet8,toyadmos] [--work DIR]
 """
@@ -60,9 +62,10 @@ def _full_sram_board(work: Path) -> Board:
     return write_variant(get_board("qemu"), "qemu-stm32f405-192k", work / "boards-192k", sram_kb=192)
 
 
-def _measure(model_path: Path, runtime: str, out: Path, board: Board | None = None) -> dict[str, object]:
+def _measure(model_path: Path, runtime: str, out: Path, board: Board | None = None,
+             weights: str = "auto") -> dict[str, object]:
     board = board or get_board("qemu")
-    project = generate(model_path, board, out, runtime=runtime, name=model_path.stem, force=True)
+    project = generate(model_path, board, out, runtime=runtime, name=model_path.stem, force=True, weights=weights)
     # TFLM as its release build: the projects define NDEBUG; the error strings go too (PlatformIO
     # adds PLATFORMIO_BUILD_FLAGS to every source, the library's included)
     os.environ["PLATFORMIO_BUILD_FLAGS"] = STRIP_ERROR_STRINGS if runtime == "tflm" else ""
@@ -108,7 +111,9 @@ def main() -> None:
     rows = []
     for name in args.models.split(","):
         path = _model(name, work)
-        row: dict[str, object] = {"model": name, "native": _measure(path, "native", work / f"{name}-native")}
+        row: dict[str, object] = {"model": name, "native": _measure(path, "native", work / f"{name}-native"),
+                                  "native_int8": _measure(path, "native", work / f"{name}-native-int8",
+                                                          weights="int8")}
         if with_tflm:
             try:
                 row["tflm"] = _measure(path, "tflm", work / f"{name}-tflm")
@@ -121,8 +126,9 @@ def main() -> None:
     print(f"{'model':18} {'runtime':7} {'instructions':>12} {'est.cycles':>12}{clocks} {'arena':>8} {'flash':>9} "
           f"{'RAM':>8}")
     for row in rows:
-        nat, tflm = row["native"], row.get("tflm")
+        nat, nat8, tflm = row["native"], row["native_int8"], row.get("tflm")
         print(f"{row['model']:18} {'native':7} {_cells(nat, '')}")  # type: ignore[arg-type]
+        print(f"{'':18} {'int8 w.':7} {_cells(nat8, '')}")  # type: ignore[arg-type]
         why = "does not fit the board" if "tflm_error" in row else "no TFLM source (TINYML_TFLM_DIR)"
         print(f"{'':18} {'tflm':7} {_cells(tflm, why)}")  # type: ignore[arg-type]
         if "tflm_error" in row:
@@ -130,6 +136,8 @@ def main() -> None:
         print(f"{'':18} {'ratio':7} cycles {_ratio('cycles', nat, tflm)}, instructions "  # type: ignore[arg-type]
               f"{_ratio('instructions', nat, tflm)}, arena {_ratio('arena', nat, tflm)}, "  # type: ignore[arg-type]
               f"flash {_ratio('flash', nat, tflm)}")  # type: ignore[arg-type]
+        print(f"{'':18} {'ratio':7} int8 weights: cycles {_ratio('cycles', nat8, tflm)}, "  # type: ignore[arg-type]
+              f"arena {_ratio('arena', nat8, tflm)}, flash {_ratio('flash', nat8, tflm)}")  # type: ignore[arg-type]
     print("est.cycles: executed instructions costed with Cortex-M4 timings (LDM/STM 1+N, loads 2 or 1 pipelined, "
           "taken branch 3, MAC 1), no flash wait states — an estimate, not a measurement")
     print(f"details: {work / 'mlperf.json'}")

@@ -56,8 +56,8 @@ def test_native_auto_weights_fall_back_to_int8_at_the_flash_boundary(tmp_path: P
     wide = platform_for(qemu).place(load_model(TINY), "native")
     board = dataclasses.replace(qemu, flash_bytes=wide.fit.flash_needed - 1)
     narrow = platform_for(board).place(load_model(TINY), "native")
-    assert wide.native is not None and wide.native.wide_weights
-    assert narrow.native is not None and not narrow.native.wide_weights and narrow.fit.fits
+    assert wide.native is not None and wide.native.weight_layout == "int16"
+    assert narrow.native is not None and narrow.native.weight_layout != "int16" and narrow.fit.fits
 
 
 @pytest.mark.parametrize("runtime", ["native", "tflm"])

@@ -98,16 +98,18 @@ def test_edge_models_reach_the_zero_point_extremes() -> None:
 def test_packed_fast_path_covers_every_depth_of_the_unrolled_loop() -> None:
     """packed_depths must really reach the packed kernel, with K groups that enter the 16-deep unrolled
     loop at different points and repeat it (otherwise its bit-exact tests prove nothing about it)."""
-    layers = lower(parse_model(_model_bytes("packed_depths")))
-    groups = sorted(ly.fields["k_padded"] // 4 for ly in layers if "pack" in ly.arrays)
-    assert groups == [1, 3, 16, 17, 33, 36]
+    for wide in (True, False):  # int16 weights (doubled) and int8 weights: two Cortex-M kernels
+        layers = lower(parse_model(_model_bytes("packed_depths")), wide_weights=wide)
+        groups = sorted(ly.fields["k_padded"] // 4 for ly in layers if "pack" in ly.arrays)
+        assert groups == [1, 3, 16, 17, 33, 36]
     dw = [(ly.fields["k_h"], ly.fields["k_w"]) for ly in lower(parse_model(_model_bytes("depthwise_edges")))
           if ly.kind == "dwconv" and "pack" in ly.arrays]
     assert dw == [(5, 5)]  # the packed depthwise path beside the 3x3 kernel (DS-CNN, MCUNet)
 
 
-def test_int8_weight_layout_is_bit_exact_too(tmp_path: Path) -> None:
-    ours, ref = differential(_write(tmp_path, _model_bytes("depthwise_edges")), tmp_path, n=50, weights="int8")
+@pytest.mark.parametrize("name", ["depthwise_edges", "packed_depths"])
+def test_int8_weight_layout_is_bit_exact_too(name: str, tmp_path: Path) -> None:
+    ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=50, weights="int8")
     assert np.array_equal(ours, ref)
 
 
@@ -151,3 +153,31 @@ def test_unsupported_op_is_named(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedOpError, match=r"TANH.*--runtime tflm"):
         generate(path, get_board("qemu"), tmp_path / "p", runtime="native")
     assert not (tmp_path / "p").exists()  # nothing written
+
+
+def test_auto_weights_narrow_the_fewest_convolutions_and_stay_bit_exact(tmp_path: Path) -> None:
+    """A board one byte short of int16 weights everywhere: ``auto`` moves only the convolution with the
+    fewest output pixels (the stride-2 3x3 one: 9 pixels against 30) to int8 weights, and the mixed
+    firmware is bit-exact like the other layouts."""
+    import dataclasses
+
+    from tinyml.platform import platform_for
+
+    path = _write(tmp_path, _model_bytes("packed_depths"))
+    model = load_model(path)
+    qemu = get_board("qemu")
+    wide = platform_for(qemu).place(model, "native")
+    assert wide.native is not None and wide.native.weight_layout == "int16"
+    convs = sorted(wide.native.int16_convs)
+    board = dataclasses.replace(qemu, flash_bytes=wide.fit.flash_needed - 1)
+    mixed = platform_for(board).place(model, "native")
+    assert mixed.fit.fits and mixed.native is not None and mixed.native.weight_layout == "mixed"
+    assert sorted(mixed.native.int16_convs) == convs[:-1]  # the last conv is the strided 3x3 one
+    project = generate(path, board, tmp_path / "project", runtime="native", name="m")
+    source = (project.path / "src" / "model.c").read_text()
+    assert f"int8_t L{convs[-1]}_weights[" in source and f"int16_t L{convs[0]}_weights[" in source
+    exe = build_host_runner(project.path, tmp_path / "host_runner")
+    x = _inputs(model.input_tensors[0].shape[1:], 50)
+    ours = run_host(exe, x.reshape(50, -1), model.output_tensors[0].elements)
+    ref = TflmRunner(model.data).run(x).reshape(50, -1)
+    assert np.array_equal(ours, ref)

@@ -166,7 +166,11 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     _write_if_changed(out / MARKER, (json.dumps({"board": board.id, "runtime": runtime, "model_sha256": facts.sha256,
                                                  "files": listing}, indent=2) + "\n").encode())
     mode = f", MLPerf energy mode: {en.baud} baud, timestamps on {en.pin}" if en else ""
-    console.info(f"generated {board.id} project ({runtime}, arena {arena} B, {len(listing)} files{mode}) in {out}")
+    native = placement.native
+    has_conv = native is not None and any(ly.kind == "conv" for ly in native.layers)
+    layout = f", {native.weight_layout} conv weights" if native is not None and has_conv else ""
+    console.info(f"generated {board.id} project ({runtime}{layout}, arena {arena} B, {len(listing)} files{mode}) "
+                 f"in {out}")
     return GeneratedProject(out, board, runtime, tuple(listing), arena)
 
 

@@ -30,11 +30,22 @@ class NativeModel:
     sources: dict[str, str]  # file name -> text
     const_bytes: int  # weights, biases and requantization tables
     macs: int
-    wide_weights: bool
 
     @property
     def flash_estimate(self) -> int:
         return self.const_bytes + RUNTIME_FLASH_BYTES
+
+    @property
+    def int16_convs(self) -> frozenset[int]:
+        """Operator indices of the convolutions stored with int16 weights (the others: int8)."""
+        return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.fields["wide"])
+
+    @property
+    def weight_layout(self) -> str:
+        """'int16', 'int8' or 'mixed' (some convolutions each way); 'int16' without convolutions."""
+        convs = sum(ly.kind == "conv" for ly in self.layers)
+        wide = len(self.int16_convs)
+        return "int16" if wide == convs else "int8" if wide == 0 else "mixed"
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ def _call(layer: Layer, plan: MemoryPlan, model: TfliteModel) -> str:
 
 
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
-                 allow_in_place: bool = True, wide_weights: bool = True) -> NativeModel:
+                 allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True) -> NativeModel:
     layers = lower(model, where, wide_weights)
     plan = plan_memory(model, layers, allow_in_place)
     if allow_in_place:  # in-place groups can pack worse than separate buffers (long-lived merged tensors)
@@ -93,4 +104,4 @@ def build_native(model: TfliteModel, name: str, source_name: str, where: str = "
                input=model.input_tensors[0], output=model.output_tensors[0], macs=macs)
     sources = {"model.h": render("native/model.h.j2", **ctx), "model.c": render("native/model.c.j2", **ctx)}
     const_bytes = sum(v.nbytes for layer in layers for _, v in layer.arrays.values())
-    return NativeModel(tuple(layers), plan, sources, const_bytes, macs, wide_weights)
+    return NativeModel(tuple(layers), plan, sources, const_bytes, macs)

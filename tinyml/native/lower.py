@@ -223,7 +223,7 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
     scratch = 2 * fields["k_padded"] * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
-    if x2 and out_c % 2 == 0 and (lo, hi) == (-128, 127):
+    if fast and out_c % 2 == 0 and (lo, hi) == (-128, 127):
         arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
@@ -357,9 +357,10 @@ def _pad(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
                       pad_left=int(pads[2][0]), value=value))
 
 
-def lower(model: TfliteModel, where: str = "model", wide_weights: bool = True) -> list[Layer]:
+def lower(model: TfliteModel, where: str = "model", wide_weights: bool | frozenset[int] = True) -> list[Layer]:
     """One Layer per operator, in schedule order; raises UnsupportedOpError naming the first op it cannot run.
-    ``wide_weights``: int16 convolution weights (fastest) instead of int8 (half the flash)."""
+    ``wide_weights``: int16 convolution weights (fastest) instead of int8 (half the flash) — for every
+    CONV_2D (True), none (False) or the operators whose indices are in the set."""
     layers = []
     for op in model.operators:
         if op.opcode not in SUPPORTED:
@@ -376,7 +377,8 @@ def lower(model: TfliteModel, where: str = "model", wide_weights: bool = True) -
         try:
             if op.opcode == "CONV_2D":
                 assert t[1] is not None
-                layers.append(_conv(model, op, x, t[1], y, wide_weights))
+                wide = wide_weights if isinstance(wide_weights, bool) else op.index in wide_weights
+                layers.append(_conv(model, op, x, t[1], y, wide))
             elif op.opcode == "DEPTHWISE_CONV_2D":
                 assert t[1] is not None
                 layers.append(_dwconv(model, op, x, t[1], y))

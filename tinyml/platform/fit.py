@@ -98,8 +98,9 @@ class Placement:
 def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "auto", name: str = "model",
           source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None,
           front_end: FrontEndNeed | None = None) -> Placement:
-    """Size ``model`` for ``runtime`` on ``board``. The native runtime takes int16 weights (fastest)
-    when they fit and int8 otherwise (``weights="auto"``). ``tflm_arena``: the TFLM host measurement
+    """Size ``model`` for ``runtime`` on ``board``. The native runtime takes int16 convolution weights
+    (fastest) when they fit; otherwise (``weights="auto"``) the fewest convolutions go to int8 weights
+    that make the model fit (:func:`narrowest_first`), all of them if need be. ``tflm_arena``: the TFLM host measurement
     when the caller has it already (it costs an interpreter run). ``front_end``: the audio front
     end the firmware carries (its input buffer holds raw audio then)."""
     check_runtime(runtime)
@@ -116,8 +117,26 @@ def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "aut
     native = build_native(model, name, source_name, where, wide_weights=weights != "int8")
     need = MemoryNeed(runtime, native.flash_estimate + front_flash, native.plan.arena_bytes, input_bytes)
     verdict = fit(board, need)
-    if weights == "auto" and not verdict.fits:
-        native = build_native(model, name, source_name, where, wide_weights=False)
+    if weights == "auto" and not verdict.fits and verdict.sram_needed <= verdict.sram_budget:
+        wide = set(native.int16_convs)
+        over = verdict.flash_needed - verdict.flash_budget
+        for index, saved in narrowest_first(native):
+            if over <= 0:
+                break
+            wide.discard(index)
+            over -= saved
+        native = build_native(model, name, source_name, where, wide_weights=frozenset(wide))
         need = MemoryNeed(runtime, native.flash_estimate + front_flash, native.plan.arena_bytes, input_bytes)
         verdict = fit(board, need)
     return Placement(need, verdict, native)
+
+
+def narrowest_first(native: NativeModel) -> list[tuple[int, int]]:
+    """The int16-weight convolutions as (operator index, flash bytes int8 weights save), cheapest
+    first: int8 weights add about the same cycles per MAC to any convolution (two SXTB16 per weight
+    word and pixel pair), so the cycles a saved byte costs grow with the MACs per weight — the output
+    pixels — and the convolutions with the fewest go first."""
+    convs = [ly for ly in native.layers if ly.kind == "conv" and ly.fields["wide"]]
+    saved = {ly.index: ly.arrays["weights"][1].nbytes // 2 for ly in convs}
+    order = sorted(convs, key=lambda ly: (ly.macs / max(saved[ly.index], 1), ly.index))
+    return [(ly.index, saved[ly.index]) for ly in order]

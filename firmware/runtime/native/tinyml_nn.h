@@ -52,8 +52,9 @@ typedef struct {
   const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] */
   const int32_t *bias;    /* [out_c], zero point folded in (NULL when packed) */
   tm_requant_t rq;        /* (empty when packed) */
-  /* The fast path (int16 doubled weights, fast requantization, even out_c, no clamp beyond int8):
-   * per channel pair TM_CONV_PACK words bias0, bias1, mult0, add0, mult1, add1, r0 | r1 << 8. */
+  /* The fast path (fast requantization, even out_c, no clamp beyond int8; int16 weights doubled with
+   * their bias, or int8 weights with the plain bias): per channel pair TM_CONV_PACK words bias0,
+   * bias1, mult0, add0, mult1, add1, r0 | r1 << 8. */
   const int32_t *pack;
 } tm_conv_t;
 

@@ -203,7 +203,9 @@ typedef struct {
   int32_t out1_off;     /* +24 */
 } tm_conv_job_t;
 
-#define TM_PW_GROUP                        \
+/* One group of four K, int16 weights: one LDM of the pixel pair's four words (r2-r5), one LDM of the
+ * channel pair's four (r6, r7, r12, lr), eight SMLADs into s00 s01 s10 s11 (r8-r11). */
+#define TM_PW_GROUP16                      \
   "ldmia.w r0!, {r2, r3, r4, r5}\n\t"      \
   "ldmia.w r1!, {r6, r7, r12, lr}\n\t"     \
   "smlad r8, r2, r6, r8\n\t"               \
@@ -214,83 +216,111 @@ typedef struct {
   "smlad r9, r5, r12, r9\n\t"              \
   "smlad r10, r4, lr, r10\n\t"             \
   "smlad r11, r5, lr, r11\n\t"
+#define TM_PW_GROUP16_BYTES "40"
 
-/* Hand-scheduled for Cortex-M4/M7 (AAPCS; all 14 usable registers). Per group of four K: one LDM of
- * the pixel pair's four words (r2-r5), one LDM of the channel pair's four (r6, r7, r12, lr), eight
- * SMLADs into s00 s01 s10 s11 (r8-r11): 10 instructions per 16 MACs, no loop counter — the K loop is
- * unrolled 16 groups deep and entered part-way (40 bytes per group) so that the first pass runs
- * ((groups - 1) % 16) + 1 groups; further passes of 16 are counted on the stack. The frame holds
+/* One group of four K, int8 weights: the pixel pair's LDM, one LDRD of the channel pair's two words
+ * (r6: c0 k0..k3, r7: c1), each widened by SXTB16 into r12/lr (k0,k2), then ROR 8 (k1,k3). */
+#define TM_PW_GROUP8                       \
+  "ldmia.w r0!, {r2, r3, r4, r5}\n\t"      \
+  "ldrd r6, r7, [r1], #8\n\t"              \
+  "sxtb16 r12, r6\n\t"                     \
+  "sxtb16 lr, r7\n\t"                      \
+  "smlad r8, r2, r12, r8\n\t"              \
+  "smlad r9, r3, r12, r9\n\t"              \
+  "smlad r10, r2, lr, r10\n\t"             \
+  "smlad r11, r3, lr, r11\n\t"             \
+  "sxtb16 r12, r6, ror #8\n\t"             \
+  "sxtb16 lr, r7, ror #8\n\t"              \
+  "smlad r8, r4, r12, r8\n\t"              \
+  "smlad r9, r5, r12, r9\n\t"              \
+  "smlad r10, r4, lr, r10\n\t"             \
+  "smlad r11, r5, lr, r11\n\t"
+#define TM_PW_GROUP8_BYTES "56"
+
+/* int8 weights and plain bias: the accumulators are doubled for tm_rq_fast (int16 weights and their
+ * bias are stored doubled instead). */
+#define TM_PW_DOUBLE "lsl r8, r8, #1\n\tlsl r9, r9, #1\n\tlsl r10, r10, #1\n\tlsl r11, r11, #1\n\t"
+
+/* Hand-scheduled for Cortex-M4/M7 (AAPCS; all 14 usable registers): GROUP per four K, no loop
+ * counter — the K loop is unrolled 16 groups deep (every instruction 32-bit: GROUP_BYTES a group) and
+ * entered part-way so that the first pass runs ((groups - 1) % 16) + 1 groups; further passes of 16
+ * are counted on the stack. int16 weights: 10 instructions per 16 MACs; int8: 14. The frame holds
  * [0] x, [4] passes - 1, [8] entry | 1, [12] q_end, [16] out, [20] out1_off, [24] q, [28] passes left. */
-__attribute__((naked, noinline)) static void conv_pack_asm(const tm_conv_job_t *job) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #32\n\t"
-      "ldr r2, [r0, #4]\n\t"
-      "sub r3, r2, #1\n\t"
-      "lsr r4, r3, #4\n\t"
-      "and r3, r3, #15\n\t"
-      "rsb r3, r3, #15\n\t"
-      "movs r5, #40\n\t"
-      "mul r3, r3, r5\n\t"
-      "adr r5, 2f\n\t"
-      "bic r5, r5, #1\n\t"
-      "add r3, r3, r5\n\t"
-      "orr r3, r3, #1\n\t"
-      "ldr r5, [r0, #0]\n\t"
-      "strd r5, r4, [sp, #0]\n\t"
-      "str r3, [sp, #8]\n\t"
-      "ldr r5, [r0, #16]\n\t"
-      "str r5, [sp, #12]\n\t"
-      "ldrd r5, r6, [r0, #20]\n\t"
-      "strd r5, r6, [sp, #16]\n\t"
-      "ldr r1, [r0, #8]\n\t"
-      "ldr lr, [r0, #12]\n\t"
-      "1:\n\t"
-      "ldrd r8, r10, [lr], #8\n\t"
-      "mov r9, r8\n\t"
-      "mov r11, r10\n\t"
-      "str lr, [sp, #24]\n\t"
-      "ldrd r0, r2, [sp, #0]\n\t"
-      "str r2, [sp, #28]\n\t"
-      "ldr pc, [sp, #8]\n\t"
-      ".p2align 2\n"
-      "2:\n\t"
-      ".rept 16\n\t" TM_PW_GROUP ".endr\n\t"
-      "ldr r2, [sp, #28]\n\t"
-      "subs r2, r2, #1\n\t"
-      "str r2, [sp, #28]\n\t"
-      "bpl 2b\n\t"
-      "ldr lr, [sp, #24]\n\t"
-      "ldmia lr!, {r2, r3, r4, r5, r6}\n\t" /* mult0 add0 mult1 add1 shifts */
-      "add r7, r3, r8, asr #31\n\t"
-      "smmlar r8, r8, r2, r7\n\t"
-      "add r7, r3, r9, asr #31\n\t"
-      "smmlar r9, r9, r2, r7\n\t"
-      "add r7, r5, r10, asr #31\n\t"
-      "smmlar r10, r10, r4, r7\n\t"
-      "add r7, r5, r11, asr #31\n\t"
-      "smmlar r11, r11, r4, r7\n\t"
-      "asr r8, r8, r6\n\t"
-      "asr r9, r9, r6\n\t"
-      "lsr r6, r6, #8\n\t"
-      "asr r10, r10, r6\n\t"
-      "asr r11, r11, r6\n\t"
-      "ssat r8, #8, r8\n\t"
-      "ssat r9, #8, r9\n\t"
-      "ssat r10, #8, r10\n\t"
-      "ssat r11, #8, r11\n\t"
-      "ldrd r2, r3, [sp, #16]\n\t"
-      "strb r9, [r2, r3]\n\t"
-      "strb r8, [r2], #1\n\t"
-      "strb r11, [r2, r3]\n\t"
-      "strb r10, [r2], #1\n\t"
-      "str r2, [sp, #16]\n\t"
-      "ldr r3, [sp, #12]\n\t"
-      "cmp lr, r3\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #32\n\t"
-      "pop {r4-r11, pc}\n\t");
-}
+#define TM_CONV_PACK_ASM(name, GROUP, GROUP_BYTES, DOUBLE)                 \
+  __attribute__((naked, noinline)) static void name(const tm_conv_job_t *job) { \
+    __asm__ volatile(                                                     \
+        "push {r4-r11, lr}\n\t"                                           \
+        "sub sp, sp, #32\n\t"                                             \
+        "ldr r2, [r0, #4]\n\t"                                            \
+        "sub r3, r2, #1\n\t"                                              \
+        "lsr r4, r3, #4\n\t"                                              \
+        "and r3, r3, #15\n\t"                                             \
+        "rsb r3, r3, #15\n\t"                                             \
+        "movs r5, #" GROUP_BYTES "\n\t"                                   \
+        "mul r3, r3, r5\n\t"                                              \
+        "adr r5, 2f\n\t"                                                  \
+        "bic r5, r5, #1\n\t"                                              \
+        "add r3, r3, r5\n\t"                                              \
+        "orr r3, r3, #1\n\t"                                              \
+        "ldr r5, [r0, #0]\n\t"                                            \
+        "strd r5, r4, [sp, #0]\n\t"                                       \
+        "str r3, [sp, #8]\n\t"                                            \
+        "ldr r5, [r0, #16]\n\t"                                           \
+        "str r5, [sp, #12]\n\t"                                           \
+        "ldrd r5, r6, [r0, #20]\n\t"                                      \
+        "strd r5, r6, [sp, #16]\n\t"                                      \
+        "ldr r1, [r0, #8]\n\t"                                            \
+        "ldr lr, [r0, #12]\n\t"                                           \
+        "1:\n\t"                                                          \
+        "ldrd r8, r10, [lr], #8\n\t"                                      \
+        "mov r9, r8\n\t"                                                  \
+        "mov r11, r10\n\t"                                                \
+        "str lr, [sp, #24]\n\t"                                           \
+        "ldrd r0, r2, [sp, #0]\n\t"                                       \
+        "str r2, [sp, #28]\n\t"                                           \
+        "ldr pc, [sp, #8]\n\t"                                            \
+        ".p2align 2\n"                                                    \
+        "2:\n\t"                                                          \
+        ".rept 16\n\t" GROUP ".endr\n\t"                                  \
+        "ldr r2, [sp, #28]\n\t"                                           \
+        "subs r2, r2, #1\n\t"                                             \
+        "str r2, [sp, #28]\n\t"                                           \
+        "bpl 2b\n\t"                                                      \
+        DOUBLE                                                            \
+        "ldr lr, [sp, #24]\n\t"                                           \
+        "ldmia lr!, {r2, r3, r4, r5, r6}\n\t" /* mult0 add0 mult1 add1 shifts */ \
+        "add r7, r3, r8, asr #31\n\t"                                     \
+        "smmlar r8, r8, r2, r7\n\t"                                       \
+        "add r7, r3, r9, asr #31\n\t"                                     \
+        "smmlar r9, r9, r2, r7\n\t"                                       \
+        "add r7, r5, r10, asr #31\n\t"                                    \
+        "smmlar r10, r10, r4, r7\n\t"                                     \
+        "add r7, r5, r11, asr #31\n\t"                                    \
+        "smmlar r11, r11, r4, r7\n\t"                                     \
+        "asr r8, r8, r6\n\t"                                              \
+        "asr r9, r9, r6\n\t"                                              \
+        "lsr r6, r6, #8\n\t"                                              \
+        "asr r10, r10, r6\n\t"                                            \
+        "asr r11, r11, r6\n\t"                                            \
+        "ssat r8, #8, r8\n\t"                                             \
+        "ssat r9, #8, r9\n\t"                                             \
+        "ssat r10, #8, r10\n\t"                                           \
+        "ssat r11, #8, r11\n\t"                                           \
+        "ldrd r2, r3, [sp, #16]\n\t"                                      \
+        "strb r9, [r2, r3]\n\t"                                           \
+        "strb r8, [r2], #1\n\t"                                           \
+        "strb r11, [r2, r3]\n\t"                                          \
+        "strb r10, [r2], #1\n\t"                                          \
+        "str r2, [sp, #16]\n\t"                                           \
+        "ldr r3, [sp, #12]\n\t"                                           \
+        "cmp lr, r3\n\t"                                                  \
+        "bne 1b\n\t"                                                      \
+        "add sp, sp, #32\n\t"                                             \
+        "pop {r4-r11, pc}\n\t");                                          \
+  }
+
+TM_CONV_PACK_ASM(conv_pack_asm, TM_PW_GROUP16, TM_PW_GROUP16_BYTES, "")
+TM_CONV_PACK_ASM(conv_pack8_asm, TM_PW_GROUP8, TM_PW_GROUP8_BYTES, TM_PW_DOUBLE)
 #endif
 
 static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32_t out1_off) {
@@ -298,17 +328,25 @@ static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32
   const int32_t *q = p->pack;
 #if TM_USE_DSP
   const tm_conv_job_t job = {x, (uint32_t)kp / 4u, p->weights, q, q + TM_CONV_PACK * (p->out_c / 2), out, out1_off};
-  conv_pack_asm(&job);
+  if (p->wide) {
+    conv_pack_asm(&job);
+  } else {
+    conv_pack8_asm(&job);
+  }
 #else
-  const int16_t *w = (const int16_t *)p->weights;
-  for (int c = 0; c < p->out_c; c += 2, w += 2 * kp, q += TM_CONV_PACK) {
+  const int x2_shift = p->acc_x2 ? 0 : 1;
+  for (int c = 0; c < p->out_c; c += 2, q += TM_CONV_PACK) {
     acc4_t s = {q[0], q[0], q[1], q[1]};
-    s = dot_w16(w, x, kp, s);
+    if (p->wide) {
+      s = dot_w16((const int16_t *)p->weights + (size_t)c * kp, x, kp, s);
+    } else {
+      s = dot_w8((const int8_t *)p->weights + (size_t)c * kp, x, kp, s);
+    }
     const int r0 = q[6] & 0xff, r1 = (q[6] >> 8) & 0xff;
-    out[c + out1_off] = (int8_t)tm_ssat8(tm_rq_fast(s.s01, q[2], r0, q[3]));
-    out[c] = (int8_t)tm_ssat8(tm_rq_fast(s.s00, q[2], r0, q[3]));
-    out[c + 1 + out1_off] = (int8_t)tm_ssat8(tm_rq_fast(s.s11, q[4], r1, q[5]));
-    out[c + 1] = (int8_t)tm_ssat8(tm_rq_fast(s.s10, q[4], r1, q[5]));
+    out[c + out1_off] = (int8_t)tm_ssat8(tm_rq_fast((int32_t)((uint32_t)s.s01 << x2_shift), q[2], r0, q[3]));
+    out[c] = (int8_t)tm_ssat8(tm_rq_fast((int32_t)((uint32_t)s.s00 << x2_shift), q[2], r0, q[3]));
+    out[c + 1 + out1_off] = (int8_t)tm_ssat8(tm_rq_fast((int32_t)((uint32_t)s.s11 << x2_shift), q[4], r1, q[5]));
+    out[c + 1] = (int8_t)tm_ssat8(tm_rq_fast((int32_t)((uint32_t)s.s10 << x2_shift), q[4], r1, q[5]));
   }
 #endif
 }

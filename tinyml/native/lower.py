@@ -279,11 +279,13 @@ def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> La
     rows = w.data.astype(np.int64)
     bias = _bias(model, op, oc) - _zp(x) * rows.sum(axis=1)
     lo, hi = _activation(op, y)
-    mults, shifts = quant.fc_multipliers(_scale(x), w.quant.scale, _scale(y), oc)
+    has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+    mults, shifts = quant.fc_multipliers(_scale(x), w.quant.scale, _scale(y), oc, has_bias)
+    fast = fast_requant(mults, shifts, _zp(y), _bias(model, op, oc), rows)
     fields = dict(in_c=ic, out_c=oc, k_padded=_round4(ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
     return Layer(op.index, "fc", op.opcode, (x.index,), y.index, fields,
                  {"weights": ("int8_t", fc_rows(rows)), "bias": ("int32_t", _int32(bias)),
-                  **_requant_arrays(mults, shifts)}, macs=oc * ic)
+                  **_requant_arrays(mults, shifts, fast, _zp(y))}, macs=oc * ic, rq_fast=fast)
 
 
 def _pool(op: Operator, x: Tensor, y: Tensor, kind: str) -> Layer:

@@ -52,9 +52,12 @@ def conv_multipliers(input_scale: float, filter_scales: tuple[float, ...], outpu
 
 
 def fc_multipliers(input_scale: float, filter_scales: tuple[float, ...], output_scale: float,
-                   channels: int) -> tuple[list[int], list[int]]:
-    """CalculateOpDataFullyConnected: per-channel like conv; per-tensor from the float32 product."""
-    if len(filter_scales) > 1:
+                   channels: int, has_bias: bool) -> tuple[list[int], list[int]]:
+    """CalculateOpDataFullyConnected: per-channel like conv; per-tensor through
+    GetQuantizedConvolutionMultipler, whose overload with a bias multiplies the scales as doubles and
+    whose overload without one multiplies them as floats (a last-bit difference in the multiplier
+    that changes outputs lying near a rounding tie)."""
+    if len(filter_scales) > 1 or has_bias:
         return conv_multipliers(input_scale, filter_scales, output_scale, channels)
     product = float(np.float32(input_scale) * np.float32(filter_scales[0]))
     m, s = quantize_multiplier(product / float(output_scale))

@@ -427,6 +427,10 @@ void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scrat
 }
 
 static inline int8_t fc_out(const tm_fc_t *p, int32_t acc, int c) {
+  if (p->rq.fast) {
+    return tm_clamp8(tm_rq_fast((int32_t)((uint32_t)acc << 1), p->rq.mult[c], p->rq.shift[c], p->rq.add[c]),
+                     p->act_min, p->act_max);
+  }
   return tm_clamp8(tm_mbqm(acc, p->rq.mult[c], p->rq.shift[c]) + p->out_zp, p->act_min, p->act_max);
 }
 
@@ -436,6 +440,68 @@ static inline int8_t fc_out(const tm_fc_t *p, int32_t acc, int c) {
  * way, so two SMLADs give four MACs per row (the permutation is the same on both sides of the
  * product). The bias holds the input zero point's term, so the products are raw int8 x int8;
  * integer sums are exact in any order. */
+#if TM_USE_DSP
+typedef struct {
+  const int8_t *in; /* +0 */
+  const int8_t *w;  /* +4  four rows interleaved, 16 bytes per group of four inputs */
+  uint32_t groups;  /* +8  (in_c & ~3) / 4 */
+  int32_t acc[4];   /* +12 in: the four rows' bias; out: their sums */
+} tm_fc_job_t;
+
+/* One group of four inputs for four rows: the input word (r0) widened once into r8 (even bytes) and
+ * r9 (odd), one LDM of the rows' four weight words (r10, r11, r12, lr), each widened into r0 in turn
+ * and multiplied into its row's accumulator (r4-r7): 23 instructions per 16 MACs. */
+#define TM_FC_GROUP                     \
+  "ldr r0, [r1], #4\n\t"                \
+  "ldmia r2!, {r10, r11, r12, lr}\n\t"  \
+  "sxtb16 r8, r0\n\t"                   \
+  "sxtb16 r9, r0, ror #8\n\t"           \
+  "sxtb16 r0, r10\n\t"                  \
+  "smlad r4, r8, r0, r4\n\t"            \
+  "sxtb16 r0, r10, ror #8\n\t"          \
+  "smlad r4, r9, r0, r4\n\t"            \
+  "sxtb16 r0, r11\n\t"                  \
+  "smlad r5, r8, r0, r5\n\t"            \
+  "sxtb16 r0, r11, ror #8\n\t"          \
+  "smlad r5, r9, r0, r5\n\t"            \
+  "sxtb16 r0, r12\n\t"                  \
+  "smlad r6, r8, r0, r6\n\t"            \
+  "sxtb16 r0, r12, ror #8\n\t"          \
+  "smlad r6, r9, r0, r6\n\t"            \
+  "sxtb16 r0, lr\n\t"                   \
+  "smlad r7, r8, r0, r7\n\t"            \
+  "sxtb16 r0, lr, ror #8\n\t"           \
+  "smlad r7, r9, r0, r7\n\t"
+
+/* Four rows' dot products (AAPCS; the job pointer waits on the stack so r0 can be a temporary):
+ * groups four at a time, then one at a time. */
+__attribute__((naked, noinline)) static void fc4_asm(tm_fc_job_t *job) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "push {r0, r1}\n\t" /* r1: padding, keeps sp 8-byte aligned */
+      "ldrd r1, r2, [r0]\n\t"
+      "ldr r3, [r0, #8]\n\t"
+      "add r12, r0, #12\n\t"
+      "ldmia r12, {r4, r5, r6, r7}\n\t"
+      "subs r3, r3, #4\n\t"
+      "blt 3f\n"
+      "1:\n\t" TM_FC_GROUP TM_FC_GROUP TM_FC_GROUP TM_FC_GROUP
+      "subs r3, r3, #4\n\t"
+      "bge 1b\n"
+      "3:\n\t"
+      "adds r3, r3, #4\n\t"
+      "beq 5f\n"
+      "4:\n\t" TM_FC_GROUP
+      "subs r3, r3, #1\n\t"
+      "bne 4b\n"
+      "5:\n\t"
+      "pop {r0, r1}\n\t"
+      "add r0, r0, #12\n\t"
+      "stmia r0, {r4, r5, r6, r7}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
 void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
 #if TM_USE_DSP
   const int k4 = p->in_c & ~3;
@@ -447,13 +513,15 @@ void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out) {
     int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
     int j = 0;
 #if TM_USE_DSP
-    for (; j < k4; j += 4, w += 16) {
-      const uint32_t x = tm_load32(in + j), xe = tm_sxtb16(x), xo = tm_sxtb16_ror8(x);
-      const uint32_t v0 = tm_load32(w), v1 = tm_load32(w + 4), v2 = tm_load32(w + 8), v3 = tm_load32(w + 12);
-      a0 = tm_smlad(xo, tm_sxtb16_ror8(v0), tm_smlad(xe, tm_sxtb16(v0), a0));
-      a1 = tm_smlad(xo, tm_sxtb16_ror8(v1), tm_smlad(xe, tm_sxtb16(v1), a1));
-      a2 = tm_smlad(xo, tm_sxtb16_ror8(v2), tm_smlad(xe, tm_sxtb16(v2), a2));
-      a3 = tm_smlad(xo, tm_sxtb16_ror8(v3), tm_smlad(xe, tm_sxtb16(v3), a3));
+    if (k4 > 0) {
+      tm_fc_job_t job = {in, w, (uint32_t)k4 / 4u, {a0, a1, a2, a3}};
+      fc4_asm(&job);
+      a0 = job.acc[0];
+      a1 = job.acc[1];
+      a2 = job.acc[2];
+      a3 = job.acc[3];
+      j = k4;
+      w += (size_t)4 * k4;
     }
 #endif
     for (; j < p->in_c; j += 4, w += 16) { /* portable C; with DSP, the last 1-3 inputs */

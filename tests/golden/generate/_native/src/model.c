@@ -222,7 +222,11 @@ static const int32_t L4_mult[12] TM_ALIGN4 = {
   1423338375, 1421861344, 1394604071, 1419830494, 1421173210, 1425556416,
 };
 static const int8_t L4_shift[12] TM_ALIGN4 = {
-  -9, -9, -9, -9, -9, -9, -9, -9, -9, -9, -9, -9,
+  9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+};
+static const int32_t L4_add[12] TM_ALIGN4 = {
+  14592, 14592, 14592, 14592, 14592, 14592,
+  14592, 14592, 14592, 14592, 14592, 14592,
 };
 static const tm_fc_t L4 = {
   .in_c = 140,
@@ -234,7 +238,7 @@ static const tm_fc_t L4 = {
   .act_max = 127,
   .weights = L4_weights,
   .bias = L4_bias,
-  .rq = {L4_mult, L4_shift, NULL, 0},
+  .rq = {L4_mult, L4_shift, L4_add, 1},
 };
 
 /* layer 5: SOFTMAX */

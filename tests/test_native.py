@@ -183,13 +183,13 @@ def test_auto_weights_narrow_the_fewest_convolutions_and_stay_bit_exact(tmp_path
     assert np.array_equal(ours, ref)
 
 
-@pytest.mark.parametrize("name", ["conv_edges", "depthwise_edges", "toyadmos_autoencoder"])
+@pytest.mark.parametrize("name", ["conv_edges", "depthwise_edges", "add_pad_softmax", "toyadmos_autoencoder"])
 def test_generic_requantization_is_bit_exact_where_the_fast_one_is_not_provable(
         name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every layer of these models passes the fast-requantization proof; the generator falls back to
     TFLM's MultiplyByQuantizedMultiplier (tm_mbqm) where it does not (a left shift, an accumulator
-    that could reach 2^30). Refusing the proof everywhere exercises that path in CONV_2D, DEPTHWISE
-    and FULLY_CONNECTED."""
+    that could reach 2^30). Refusing the proof everywhere exercises that path in CONV_2D, DEPTHWISE,
+    ADD and FULLY_CONNECTED."""
     import tinyml.native.lower as lowering
 
     monkeypatch.setattr(lowering, "fast_requant", lambda *args: False)

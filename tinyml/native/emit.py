@@ -65,7 +65,7 @@ def _lines(values: np.ndarray, ctype: str) -> list[str]:
 def _struct_fields(layer: Layer) -> list[tuple[str, Any]]:
     fields: list[tuple[str, Any]] = [(k, int(v)) for k, v in layer.fields.items()]
     names = layer.arrays.keys()
-    for name in ("weights", "bias", "pack"):
+    for name in ("weights", "bias", "pack", "in1_table", "in2_table"):
         if name in names:
             fields.append((name, f"L{layer.index}_{name}"))
     if "mult" in names:

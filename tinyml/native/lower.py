@@ -325,10 +325,19 @@ def _add(op: Operator, a: Tensor, b: Tensor, y: Tensor) -> Layer:
                                  "adds equal shapes only (use --runtime tflm)")
     (m1, s1), (m2, s2), (mo, so) = quant.add_params(_scale(a), _scale(b), _scale(y))
     lo, hi = _activation(op, y)
-    fields = dict(size=y.elements, in1_zp=_zp(a), in2_zp=_zp(b), out_zp=_zp(y), in1_mult=m1, in2_mult=m2,
-                  out_mult=mo, in1_shift=s1, in2_shift=s2, out_shift=so, act_min=lo, act_max=hi)
+    t1 = np.array(quant.add_input_table(_zp(a), m1, s1), dtype=np.int64)
+    t2 = np.array(quant.add_input_table(_zp(b), m2, s2), dtype=np.int64)
+    # the sum's requantization is exact in tm_rq_fast under fast_requant's conditions (the sum plays the
+    # accumulator: a "bias" that reaches its largest magnitude, no weights)
+    reach = np.array([np.abs(t1).max() + np.abs(t2).max()])
+    fast = fast_requant([mo], [so], _zp(y), reach, np.zeros((1, 1), dtype=np.int64))
+    rights, adds = _fast_terms([mo], [so], _zp(y))
+    fields = dict(size=y.elements, out_zp=_zp(y), out_mult=mo, out_shift=rights[0] if fast else so,
+                  out_add=adds[0] if fast else 0, fast=int(fast), act_min=lo, act_max=hi)
+    arrays = {"in1_table": ("int32_t", t1.astype(np.int32)), "in2_table": ("int32_t", t2.astype(np.int32))}
     # Elementwise: the output may overwrite either input once nothing else reads it.
-    return Layer(op.index, "add", op.opcode, (a.index, b.index), y.index, fields, in_place_ok=True)
+    return Layer(op.index, "add", op.opcode, (a.index, b.index), y.index, fields, arrays, in_place_ok=True,
+                 rq_fast=fast)
 
 
 def _softmax(op: Operator, x: Tensor, y: Tensor) -> Layer:

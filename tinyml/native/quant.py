@@ -107,6 +107,28 @@ def mean_multiplier(input_scale: float, output_scale: float, elements: int) -> t
     return mult, shift - s
 
 
+def _int32(x: int) -> int:
+    x &= 0xFFFFFFFF
+    return x - (1 << 32) if x >= 1 << 31 else x
+
+
+def mbqm(x: int, mult: int, shift: int) -> int:
+    """TFLM's MultiplyByQuantizedMultiplier (double rounding), as tm_mbqm computes it on int32."""
+    # SaturatingRoundingDoublingHighMul: TFLM multipliers are never negative, so it never saturates
+    high = (_int32(x << max(shift, 0)) * mult + (1 << 30)) >> 31
+    right = max(-shift, 0)
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> right) + (1 if (high & mask) > threshold else 0)  # RoundingDivideByPOT
+
+
+def add_input_table(zero_point: int, mult: int, shift: int) -> list[int]:
+    """One ADD input's term of TFLM's sum for every int8 value, indexed by the value's byte (v & 0xff):
+    MultiplyByQuantizedMultiplierSmallerThanOneExp((v - zero_point) << 20, mult, shift)."""
+    terms = {v: mbqm((v - zero_point) << ADD_LEFT_SHIFT, mult, shift) for v in range(-128, 128)}
+    return [terms[b - 256 if b >= 128 else b] for b in range(256)]
+
+
 def add_params(scale1: float, scale2: float, output_scale: float) -> tuple[tuple[int, int], tuple[int, int],
                                                                           tuple[int, int]]:
     """CalculateOpDataAdd: ((m1, s1), (m2, s2), (m_out, s_out)) with TFLM's left shift of 20."""

@@ -101,11 +101,15 @@ typedef struct {
   int8_t shift;
 } tm_mean_t;
 
+/* ADD of equal shapes. Each input's term of TFLM's sum depends on its int8 value alone, so the
+ * generator tabulates it exactly (MultiplyByQuantizedMultiplierSmallerThanOneExp((v - zp) << 20)),
+ * indexed by the value's byte; the sum is requantized by tm_rq_fast when that is provably exact. */
 typedef struct {
   uint32_t size;
-  int32_t in1_zp, in2_zp, out_zp;
-  int32_t in1_mult, in2_mult, out_mult;
-  int8_t in1_shift, in2_shift, out_shift;
+  const int32_t *in1_table, *in2_table; /* [256] */
+  int32_t out_zp, out_mult, out_add; /* out_add: tm_rq_fast's addend (fast only) */
+  int8_t out_shift;                  /* TFLM's shift; when fast, the right shift */
+  uint8_t fast;
   int8_t act_min, act_max;
 } tm_add_t;
 

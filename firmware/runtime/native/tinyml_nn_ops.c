@@ -62,11 +62,20 @@ void tm_mean_s8(const tm_mean_t *p, const int8_t *in, int8_t *out) {
 }
 
 void tm_add_s8(const tm_add_t *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+  const int32_t *t1 = p->in1_table, *t2 = p->in2_table;
+  const int32_t lo = p->act_min, hi = p->act_max;
+  if (p->fast) {
+    const int32_t mult = p->out_mult, add = p->out_add;
+    const int right = p->out_shift;
+    for (uint32_t i = 0; i < p->size; ++i) {
+      const int32_t sum = t1[(uint8_t)in1[i]] + t2[(uint8_t)in2[i]];
+      out[i] = tm_clamp8(tm_rq_fast((int32_t)((uint32_t)sum << 1), mult, right, add), lo, hi);
+    }
+    return;
+  }
   for (uint32_t i = 0; i < p->size; ++i) {
-    const int32_t a = (int32_t)((uint32_t)(in1[i] - p->in1_zp) << 20);
-    const int32_t b = (int32_t)((uint32_t)(in2[i] - p->in2_zp) << 20);
-    const int32_t sum = tm_mbqm(a, p->in1_mult, p->in1_shift) + tm_mbqm(b, p->in2_mult, p->in2_shift);
-    out[i] = tm_clamp8(tm_mbqm(sum, p->out_mult, p->out_shift) + p->out_zp, p->act_min, p->act_max);
+    const int32_t sum = t1[(uint8_t)in1[i]] + t2[(uint8_t)in2[i]];
+    out[i] = tm_clamp8(tm_mbqm(sum, p->out_mult, p->out_shift) + p->out_zp, lo, hi);
   }
 }
 

@@ -99,10 +99,10 @@ def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "aut
           source_name: str = "model.tflite", where: str = "model", tflm_arena: int | None = None,
           front_end: FrontEndNeed | None = None) -> Placement:
     """Size ``model`` for ``runtime`` on ``board``. The native runtime takes int16 convolution weights
-    (fastest) when they fit; otherwise (``weights="auto"``) the fewest convolutions go to int8 weights
-    that make the model fit (:func:`narrowest_first`), all of them if need be. ``tflm_arena``: the TFLM host measurement
-    when the caller has it already (it costs an interpreter run). ``front_end``: the audio front
-    end the firmware carries (its input buffer holds raw audio then)."""
+    (fastest) when they fit the flash; otherwise (``weights="auto"``) the fewest convolutions go to
+    int8 weights that make them fit (:func:`narrowest_first`), all of them if need be. ``tflm_arena``:
+    the TFLM host measurement when the caller has it already (it costs an interpreter run).
+    ``front_end``: the audio front end the firmware carries (its input buffer holds raw audio then)."""
     check_runtime(runtime)
     input_bytes = model.input_tensors[0].elements
     if front_end is not None:  # the input buffer holds a raw clip; the front end's memory counts with it
@@ -117,7 +117,7 @@ def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "aut
     native = build_native(model, name, source_name, where, wide_weights=weights != "int8")
     need = MemoryNeed(runtime, native.flash_estimate + front_flash, native.plan.arena_bytes, input_bytes)
     verdict = fit(board, need)
-    if weights == "auto" and not verdict.fits and verdict.sram_needed <= verdict.sram_budget:
+    if weights == "auto" and verdict.flash_needed > verdict.flash_budget:
         wide = set(native.int16_convs)
         over = verdict.flash_needed - verdict.flash_budget
         for index, saved in narrowest_first(native):

@@ -75,6 +75,22 @@ def packed_depths(keras: Any) -> Any:
     return keras.Model(inputs, L.Dense(4)(x))
 
 
+def planar_edges(keras: Any) -> Any:
+    """3x3 stride-1 depthwise layers on the planar path: plane rows along x (7x11, 5x9) and along y
+    (5x3), odd row lengths (one output alone at the end), SAME (in-place candidates) and VALID."""
+    L = keras.layers
+    inputs = keras.Input((7, 11, 4))
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(inputs)
+    x = L.DepthwiseConv2D(3, padding="valid", activation="relu")(x)
+    x = L.Conv2D(8, 1, activation="relu")(x)
+    x = L.MaxPooling2D((1, 3))(x)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.Conv2D(8, 1, activation="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.Flatten()(x)
+    return keras.Model(inputs, L.Dense(4)(x))
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
@@ -82,6 +98,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "pool_edges": (pool_edges, (10, 9, 4), -1.0, 1.0),
     "add_pad_softmax": (add_pad_softmax, (8, 8, 4), -0.5, 2.0),
     "packed_depths": (packed_depths, (6, 5, 4), -1.0, 1.0),
+    "planar_edges": (planar_edges, (7, 11, 4), -1.0, 1.0),
 }
 
 

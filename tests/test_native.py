@@ -197,3 +197,19 @@ def test_generic_requantization_is_bit_exact_where_the_fast_one_is_not_provable(
     ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=50)
     assert np.array_equal(ours, ref)
     assert len({row.tobytes() for row in ref}) > 25  # outputs that differ
+
+
+def test_planar_depthwise_in_bands_is_bit_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """planar_edges with a plane too small for any of its layers: bands of one and two rows, a short
+    last band, the rows a band carries to the next — along x and along y, in place and not."""
+    import tinyml.native.lower as lowering
+
+    monkeypatch.setattr(lowering, "PLANE_BYTES", 64)
+    model = parse_model(_model_bytes("planar_edges"))
+    dw = [ly for ly in lower(model) if ly.kind == "dwconv"]
+    assert [(ly.fields["plane_t"], ly.fields["band"]) for ly in dw] == [(0, 1), (0, 1), (1, 2), (1, 2)]
+    native = build_native(model, "m", "model_int8.tflite")
+    assert any(native.plan.in_place[ly.index] for ly in dw)
+    ours, ref = differential(_write(tmp_path, _model_bytes("planar_edges")), tmp_path, n=100)
+    assert np.array_equal(ours, ref)
+    assert len({row.tobytes() for row in ref}) > 50

@@ -57,7 +57,7 @@ def test_dscnn_firmware_is_bit_exact_on_the_emulated_stm32(trained_run: Path, tm
 @pytest.mark.parametrize(("name", "weights"), [("conv_edges", "int16"), ("conv_edges", "int8"),
                                                ("depthwise_edges", "auto"), ("add_pad_softmax", "auto"),
                                                ("packed_depths", "auto"), ("packed_depths", "int8"),
-                                               ("mcunet", "int8")])
+                                               ("planar_edges", "auto"), ("mcunet", "int8")])
 def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str, tmp_path: Path) -> None:
     ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes(name)), tmp_path, n=8, weights=weights)
     assert np.array_equal(ours, ref), f"{name}: {(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"

@@ -11,7 +11,7 @@ rows, interleaved in groups of four (``fc_rows``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,6 +20,11 @@ from tinyml.native import quant
 from tinyml.tflite.model import Operator, Tensor, TfliteModel
 
 MAX_TAPS = 64  # TM_MAX_TAPS in tinyml_nn_dwconv.c
+PLANE_BYTES = 2048  # the planar depthwise path's int16 plane at most (taller layers go in bands of rows)
+# The planar path costs ~37 est. cycles per channel-pixel (widening, pair kernel, requantization), the
+# per-pixel path ~35 plus ~80 of tap setup per pixel shared by all channels: planar only for few channels
+# (benchmarks/mlperf.py: DS-CNN's 64-channel layers got slower on it, MobileNet's 8-channel one faster).
+PLANAR_MAX_CHANNELS = 16
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
@@ -261,13 +266,48 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
     zp_row = _round4(in_c)
     in_place = (sh, sw) == (1, 1) and (out_h, out_w, out_c) == (in_h, in_w, in_c)
     arrays = {"weights": ("int16_t", weights)}
-    if fast and out_c == in_c and in_c % 4 == 0 and (lo, hi) == (-128, 127):
+    packed = fast and out_c == in_c and in_c % 4 == 0 and (lo, hi) == (-128, 127)
+    if packed:
         arrays["pack"] = ("int32_t", dwconv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
+    planar = packed and (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and out_c <= PLANAR_MAX_CHANNELS
+    plane = plane_geometry(out_h, out_w) if planar else None
+    fields.update(plane.fields() if plane else PlaneGeometry.NONE)
+    scratch = plane.bytes if plane else zp_row
     return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields, arrays,
-                 macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=zp_row,
-                 scratch_in_place=zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
+                 macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=scratch,
+                 scratch_in_place=plane.bytes if plane else zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
+
+
+@dataclass(frozen=True)
+class PlaneGeometry:
+    """The planar depthwise path's plane (``tm_dwconv_t`` planar fields): rows along x, or along y
+    when ``transposed``, each ``width`` int16 (the outputs in pairs plus the kernel's two extra
+    columns), ``band`` output rows per plane of ``band + 2`` rows; then ``width - 2`` int32
+    accumulators of one output row."""
+
+    transposed: bool
+    width: int
+    band: int
+
+    NONE: ClassVar[dict[str, int]] = {"planar": 0, "plane_t": 0, "plane_w": 0, "band": 0}
+
+    @property
+    def bytes(self) -> int:  # tm_dwconv_scratch: the plane, then one row's int32 accumulators
+        return (self.band + 2) * self.width * 2 + (self.width - 2) * 4
+
+    def fields(self) -> dict[str, int]:
+        return {"planar": 1, "plane_t": int(self.transposed), "plane_w": self.width, "band": self.band}
+
+
+def plane_geometry(out_h: int, out_w: int) -> PlaneGeometry:
+    """Rows along the axis that wastes fewer outputs in pairs (an odd row computes one output
+    alone), as many rows per band as ``PLANE_BYTES`` holds."""
+    transposed = (out_h + 1) // 2 * out_w < (out_w + 1) // 2 * out_h
+    nu, nv = (out_h, out_w) if transposed else (out_w, out_h)
+    width = (nu + 1) // 2 * 2 + 2
+    return PlaneGeometry(transposed, width, min(nv, max(1, PLANE_BYTES // (2 * width) - 2)))
 
 
 def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:

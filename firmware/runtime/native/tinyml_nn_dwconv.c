@@ -3,7 +3,8 @@
  * For each output pixel the kernel taps are resolved to row pointers once; a tap outside the
  * input points at a row filled with the input zero point, which contributes exactly what TFLM's
  * skipped tap does once the zero point is folded into the bias. In place (stride 1, equal shapes),
- * finished output rows wait in scratch until no later output row reads the input row they replace. */
+ * finished output rows wait in scratch until no later output row reads the input row they replace.
+ * Packed 3x3 stride-1 layers take the planar path below instead (the generator's choice). */
 #include "tinyml_nn.h"
 #include "tinyml_nn_math.h"
 
@@ -13,6 +14,7 @@ static size_t zp_row_bytes(const tm_dwconv_t *p) { return ((size_t)p->in_c + 3u)
 static size_t out_row_bytes(const tm_dwconv_t *p) { return (size_t)p->out_w * p->out_c; }
 
 size_t tm_dwconv_scratch(const tm_dwconv_t *p, int in_place) {
+  if (p->planar) return (size_t)(p->band + 2) * p->plane_w * sizeof(int16_t) + (p->plane_w - 2u) * sizeof(int32_t);
   size_t n = zp_row_bytes(p);
   if (in_place) n += (size_t)(p->pad_top + 1) * out_row_bytes(p);
   return n;
@@ -158,6 +160,171 @@ static void pixel_packed(const tm_dwconv_t *p, const int8_t *const *taps, int nt
   }
 }
 
+/* ---- Planar path ------------------------------------------------------------------------------
+ * Axes: u runs along a plane row (x, or y when plane_t), v across the rows. One channel at a time,
+ * plane row r of a band starting at output row v0 holds input row v0 - pad_v + r widened to int16,
+ * column j holding input u = j - pad_u; padding holds the input zero point (folded into the bias).
+ * Output (v, u) = sum over kv, ku of plane[v - v0 + kv][u + ku] * w(kv, ku). Output u + 1's window
+ * is output u's shifted one column, so on Cortex-M a pair of outputs shares its loads: SMLAD of
+ * the columns (u, u+1) and SMLADX of (u+1, u+2), packed by PKHBT, per kernel row. Bands of `band`
+ * rows bound the plane; the next band carries the two rows they share, so a channel never
+ * re-reads an input row its in-place output has replaced. The weights and constants of a channel
+ * are read once per layer. */
+typedef struct {
+  int su, sv, osu, osv; /* input and output byte strides along u and v */
+  int in_u, in_v, pad_u, pad_v, nu, nv;
+} tm_axes_t;
+
+typedef struct {
+  int32_t bias, mult, add;
+  int right;
+  int16_t w[9]; /* [kv][ku] */
+} tm_dw_chan_t;
+
+static tm_axes_t plane_axes(const tm_dwconv_t *p) {
+  const int sx = p->in_c, sy = p->in_w * p->in_c, osx = p->out_c, osy = p->out_w * p->out_c;
+  if (p->plane_t) return (tm_axes_t){sy, sx, osy, osx, p->in_h, p->in_w, p->pad_top, p->pad_left, p->out_h, p->out_w};
+  return (tm_axes_t){sx, sy, osx, osy, p->in_w, p->in_h, p->pad_left, p->pad_top, p->out_w, p->out_h};
+}
+
+static tm_dw_chan_t plane_channel(const tm_dwconv_t *p, int c) {
+  const int32_t *q = p->pack + (size_t)(c >> 2) * TM_DWCONV_PACK;
+  const int j = c & 3;
+  tm_dw_chan_t k = {q[j], q[4 + 2 * j], q[5 + 2 * j], (int)(((uint32_t)q[12] >> (8 * j)) & 0xffu), {0}};
+  const int16_t *g = p->weights + (size_t)(c >> 2) * 36 + tm_ilv(j);
+  for (int ky = 0; ky < 3; ++ky) {
+    for (int kx = 0; kx < 3; ++kx) k.w[p->plane_t ? kx * 3 + ky : ky * 3 + kx] = g[4 * (ky * 3 + kx)];
+  }
+  return k;
+}
+
+/* Plane row `row` <- input row v of the channel `in` points at (the zero point outside the input). */
+static void plane_row(int16_t *row, const tm_dwconv_t *p, const tm_axes_t *a, const int8_t *in, int v) {
+  if (v < 0 || v >= a->in_v) {
+    for (int j = 0; j < p->plane_w; ++j) row[j] = p->in_zp;
+    return;
+  }
+  const int8_t *src = in + (size_t)v * a->sv;
+  int16_t *dst = row + a->pad_u;
+  for (int j = 0; j < a->in_u; ++j, src += a->su) dst[j] = *src;
+}
+
+static inline int8_t plane_rq(int32_t acc, const tm_dw_chan_t *k) {
+  return (int8_t)tm_ssat8(tm_rq_fast(acc, k->mult, k->right, k->add));
+}
+
+#if TM_USE_DSP
+static inline uint32_t pack16(int16_t lo, int16_t hi) { return (uint16_t)lo | (uint32_t)(uint16_t)hi << 16; }
+
+typedef struct {
+  const uint32_t *p0;  /* +0  the row's first word in kernel row 0 */
+  uint32_t pw_bytes;   /* +4  bytes from one plane row to the next */
+  int32_t *acc;        /* +8  */
+  int32_t *acc_end;    /* +12 acc + 2 * pairs */
+  uint32_t w[5];       /* +16 (w00, w01) (w10, w11) (w20, w21) (w02, w12) (w22, -) */
+} tm_plane_job_t;
+
+/* The accumulators (bias excluded) of one output row, two outputs (u, u + 1) at a time, hand-
+ * scheduled (AAPCS, all 14 usable registers): per kernel row one LDR of the new word (columns u + 2,
+ * u + 3), SMUAD/SMLAD of the old word (u, u + 1), PKHBT of (u + 1, u + 2) into the old word's
+ * register and SMLADX of it, the third tap by SMLAxy from the new word's halves, which then becomes
+ * the old word. r0 plane column, r1 row bytes, r2 acc, r3 new word, r4-r8 weights, r9-r11 old
+ * words, r12/lr the pair's accumulators; the frame holds acc_end. 22 instructions per 18 MACs. */
+__attribute__((naked, noinline)) static void plane_pairs_asm(const tm_plane_job_t *job) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #8\n\t"
+      "ldr r3, [r0, #12]\n\t"
+      "str r3, [sp, #0]\n\t"
+      "add r3, r0, #16\n\t"
+      "ldmia r3, {r4, r5, r6, r7, r8}\n\t"
+      "ldr r1, [r0, #4]\n\t"
+      "ldr r2, [r0, #8]\n\t"
+      "ldr r0, [r0, #0]\n\t"
+      "ldr r10, [r0, r1]\n\t"
+      "ldr r11, [r0, r1, lsl #1]\n\t"
+      "ldr r9, [r0], #4\n\t"
+      "1:\n\t"
+      "ldr r3, [r0]\n\t"
+      "smuad r12, r9, r4\n\t"
+      "pkhbt r9, r3, r9\n\t"
+      "smuadx lr, r9, r4\n\t"
+      "smlabb r12, r3, r7, r12\n\t"
+      "smlatb lr, r3, r7, lr\n\t"
+      "mov r9, r3\n\t"
+      "ldr r3, [r0, r1]\n\t"
+      "smlad r12, r10, r5, r12\n\t"
+      "pkhbt r10, r3, r10\n\t"
+      "smladx lr, r10, r5, lr\n\t"
+      "smlabt r12, r3, r7, r12\n\t"
+      "smlatt lr, r3, r7, lr\n\t"
+      "mov r10, r3\n\t"
+      "ldr r3, [r0, r1, lsl #1]\n\t"
+      "smlad r12, r11, r6, r12\n\t"
+      "pkhbt r11, r3, r11\n\t"
+      "smladx lr, r11, r6, lr\n\t"
+      "smlabb r12, r3, r8, r12\n\t"
+      "smlatb lr, r3, r8, lr\n\t"
+      "mov r11, r3\n\t"
+      "adds r0, r0, #4\n\t"
+      "strd r12, lr, [r2], #8\n\t"
+      "ldr r3, [sp, #0]\n\t"
+      "cmp r2, r3\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#endif
+
+/* `rows` output rows of one channel from the plane; out points at the band's first output; acc holds
+ * one row's accumulators. */
+static void plane_band(const int16_t *plane, int pw, int rows, const tm_axes_t *a, const tm_dw_chan_t *k,
+                       int32_t *acc, int8_t *out) {
+#if TM_USE_DSP
+  const int pairs = (a->nu + 1) / 2;
+  tm_plane_job_t job = {NULL, (uint32_t)pw * 2u, acc, acc + 2 * pairs,
+                        {pack16(k->w[0], k->w[1]), pack16(k->w[3], k->w[4]), pack16(k->w[6], k->w[7]),
+                         pack16(k->w[2], k->w[5]), (uint16_t)k->w[8]}};
+#endif
+  for (int v = 0; v < rows; ++v, out += a->osv) {
+    const int16_t *r0 = plane + (size_t)v * pw;
+#if TM_USE_DSP
+    job.p0 = (const uint32_t *)(const void *)r0;
+    plane_pairs_asm(&job);
+#else
+    for (int u = 0; u < a->nu; ++u) {
+      int32_t s = 0;
+      for (int kv = 0; kv < 3; ++kv) {
+        for (int ku = 0; ku < 3; ++ku) s += r0[(size_t)kv * pw + u + ku] * k->w[kv * 3 + ku];
+      }
+      acc[u] = s;
+    }
+#endif
+    int8_t *o = out;
+    for (int u = 0; u < a->nu; ++u, o += a->osu) *o = plane_rq(acc[u] + k->bias, k);
+  }
+}
+
+static void dwconv_planar(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int16_t *plane) {
+  const tm_axes_t a = plane_axes(p);
+  const int pw = p->plane_w, band = p->band;
+  int32_t *acc = (int32_t *)(void *)(plane + (size_t)(band + 2) * pw); /* pw - 2 accumulators */
+  for (int i = 0; i < (band + 2) * pw; ++i) plane[i] = p->in_zp;
+  for (int c = 0; c < p->out_c; ++c) {
+    const tm_dw_chan_t k = plane_channel(p, c);
+    for (int v0 = 0; v0 < a.nv; v0 += band) {
+      const int rows = a.nv - v0 < band ? a.nv - v0 : band;
+      int r = 0;
+      if (v0 > 0) { /* the previous (full) band's last two rows are this band's first two */
+        memcpy(plane, plane + (size_t)band * pw, 2u * (size_t)pw * sizeof(int16_t));
+        r = 2;
+      }
+      for (; r < rows + 2; ++r) plane_row(plane + (size_t)r * pw, p, &a, in + c, v0 - a.pad_v + r);
+      plane_band(plane, pw, rows, &a, &k, acc, out + c + (size_t)v0 * a.osv);
+    }
+  }
+}
+
 /* One output pixel: taps[t] points at the input pixel under tap t (or the zero-point row). */
 static void pixel(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, int8_t *out) {
   if (p->pack != NULL) {
@@ -188,6 +355,10 @@ static void pixel(const tm_dwconv_t *p, const int8_t *const *taps, int ntaps, in
 }
 
 void tm_dwconv_s8(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int8_t *scratch) {
+  if (p->planar) {
+    dwconv_planar(p, in, out, (int16_t *)(void *)scratch);
+    return;
+  }
   const int8_t *taps[TM_MAX_TAPS];
   const int ntaps = p->k_h * p->k_w;
   int8_t *zp_row = scratch;

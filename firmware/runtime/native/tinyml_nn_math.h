@@ -32,6 +32,27 @@ static inline int32_t tm_smlatt(uint32_t a, uint32_t b, int32_t acc) {
   __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
   return r;
 }
+static inline int32_t tm_smladx(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smladx %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline int32_t tm_smlabt(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline int32_t tm_smlatb(uint32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+/* (low half of lo, high half of hi) */
+static inline uint32_t tm_pkhbt(uint32_t lo, uint32_t hi) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(lo), "r"(hi));
+  return r;
+}
 static inline int32_t tm_ssat8(int32_t v) {
   int32_t r;
   __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));

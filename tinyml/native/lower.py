@@ -21,10 +21,11 @@ from tinyml.tflite.model import Operator, Tensor, TfliteModel
 
 MAX_TAPS = 64  # TM_MAX_TAPS in tinyml_nn_dwconv.c
 PLANE_BYTES = 2048  # the planar depthwise path's int16 plane at most (taller layers go in bands of rows)
-# The planar path costs ~37 est. cycles per channel-pixel (widening, pair kernel, requantization), the
-# per-pixel path ~35 plus ~80 of tap setup per pixel shared by all channels: planar only for few channels
-# (benchmarks/mlperf.py: DS-CNN's 64-channel layers got slower on it, MobileNet's 8-channel one faster).
-PLANAR_MAX_CHANNELS = 16
+# The planar path pays a set-up per channel and per plane row that the pixels of a channel share; the
+# per-pixel path pays its tap set-up per pixel, shared by the channels. Measured per layer (QEMU
+# instructions, MobileNetV1-0.25): planar 0.42x at 48x48, 0.76x at 24x24, 1.0x at 12x12, 1.5x at 6x6,
+# 3.2x at 3x3; DS-CNN's 25x5 layers 0.90x in est. cycles. So planar from this many output pixels:
+PLANAR_MIN_PIXELS = 100
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
@@ -271,7 +272,7 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
         arrays["pack"] = ("int32_t", dwconv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
-    planar = packed and (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and out_c <= PLANAR_MAX_CHANNELS
+    planar = packed and (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and out_h * out_w >= PLANAR_MIN_PIXELS
     plane = plane_geometry(out_h, out_w) if planar else None
     fields.update(plane.fields() if plane else PlaneGeometry.NONE)
     scratch = plane.bytes if plane else zp_row

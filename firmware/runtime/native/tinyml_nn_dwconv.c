@@ -198,15 +198,26 @@ static tm_dw_chan_t plane_channel(const tm_dwconv_t *p, int c) {
   return k;
 }
 
-/* Plane row `row` <- input row v of the channel `in` points at (the zero point outside the input). */
+/* Plane row `row` <- input row v of the channel `in` points at (the zero point outside the input;
+ * with one band those rows keep the zero point the whole plane got, nothing else writes them). */
 static void plane_row(int16_t *row, const tm_dwconv_t *p, const tm_axes_t *a, const int8_t *in, int v) {
   if (v < 0 || v >= a->in_v) {
-    for (int j = 0; j < p->plane_w; ++j) row[j] = p->in_zp;
+    if (p->band < a->nv) {
+      for (int j = 0; j < p->plane_w; ++j) row[j] = p->in_zp;
+    }
     return;
   }
   const int8_t *src = in + (size_t)v * a->sv;
   int16_t *dst = row + a->pad_u;
-  for (int j = 0; j < a->in_u; ++j, src += a->su) dst[j] = *src;
+  const int su = a->su, n = a->in_u;
+  int j = 0;
+  for (; j + 4 <= n; j += 4, src += 4 * su) {
+    dst[j] = src[0];
+    dst[j + 1] = src[su];
+    dst[j + 2] = src[2 * su];
+    dst[j + 3] = src[3 * su];
+  }
+  for (; j < n; ++j, src += su) dst[j] = *src;
 }
 
 static inline int8_t plane_rq(int32_t acc, const tm_dw_chan_t *k) {
@@ -300,8 +311,15 @@ static void plane_band(const int16_t *plane, int pw, int rows, const tm_axes_t *
       acc[u] = s;
     }
 #endif
+    const int32_t bias = k->bias, mult = k->mult, add = k->add, right = k->right, osu = a->osu;
     int8_t *o = out;
-    for (int u = 0; u < a->nu; ++u, o += a->osu) *o = plane_rq(acc[u] + k->bias, k);
+    int u = 0;
+    for (; u + 2 <= a->nu; u += 2, o += 2 * osu) {
+      const int32_t s0 = acc[u] + bias, s1 = acc[u + 1] + bias;
+      o[0] = (int8_t)tm_ssat8(tm_rq_fast(s0, mult, right, add));
+      o[osu] = (int8_t)tm_ssat8(tm_rq_fast(s1, mult, right, add));
+    }
+    if (u < a->nu) *o = plane_rq(acc[u] + bias, k);
   }
 }
 

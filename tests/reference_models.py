@@ -76,17 +76,20 @@ def packed_depths(keras: Any) -> Any:
 
 
 def planar_edges(keras: Any) -> Any:
-    """3x3 stride-1 depthwise layers on the planar path: plane rows along x (7x11, 5x9) and along y
-    (5x3), odd row lengths (one output alone at the end), SAME (in-place candidates) and VALID."""
+    """3x3 depthwise layers on the planar path: stride 2 (13x21 -> 7x11, SAME: one row of padding
+    at each end) and stride 1, plane rows along x (7x11, 5x9) and along y (5x3, and the stride-2
+    VALID 5x3 -> 2x1), odd row lengths (one output alone at the end), SAME (in-place candidates) and VALID."""
     L = keras.layers
-    inputs = keras.Input((7, 11, 4))
-    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(inputs)
+    inputs = keras.Input((13, 21, 4))
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(inputs)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
     x = L.DepthwiseConv2D(3, padding="valid", activation="relu")(x)
     x = L.Conv2D(8, 1, activation="relu")(x)
     x = L.MaxPooling2D((1, 3))(x)
     x = L.DepthwiseConv2D(3, padding="same")(x)
     x = L.Conv2D(8, 1, activation="relu")(x)
     x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="valid", activation="relu")(x)
     x = L.Flatten()(x)
     return keras.Model(inputs, L.Dense(4)(x))
 
@@ -98,7 +101,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "pool_edges": (pool_edges, (10, 9, 4), -1.0, 1.0),
     "add_pad_softmax": (add_pad_softmax, (8, 8, 4), -0.5, 2.0),
     "packed_depths": (packed_depths, (6, 5, 4), -1.0, 1.0),
-    "planar_edges": (planar_edges, (7, 11, 4), -1.0, 1.0),
+    "planar_edges": (planar_edges, (13, 21, 4), -1.0, 1.0),
 }
 
 

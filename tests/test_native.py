@@ -201,17 +201,18 @@ def test_generic_requantization_is_bit_exact_where_the_fast_one_is_not_provable(
 
 @pytest.mark.parametrize("plane_bytes", [2048, 64])
 def test_planar_depthwise_is_bit_exact(plane_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """planar_edges with every 3x3 stride-1 layer on the planar path (its layers are below the pixel
-    count where the generator chooses it): one band per layer, then a plane too small for any of
-    them — bands of one and two rows, a short last band, the rows a band carries to the next —
-    along x and along y, odd rows, SAME and VALID, in place and not."""
+    """planar_edges with every layer on the planar path (they are below the pixel count where the
+    generator chooses it): one band per layer, then a plane too small for any of them — bands of one
+    and two rows, a short last band, the rows a band carries to the next (two at stride 1, one at
+    stride 2) — along x and along y, odd rows, SAME and VALID, in place and not."""
     import tinyml.native.lower as lowering
 
     monkeypatch.setattr(lowering, "PLANAR_MIN_PIXELS", 0)
     monkeypatch.setattr(lowering, "PLANE_BYTES", plane_bytes)
     model = parse_model(_model_bytes("planar_edges"))
     dw = [ly for ly in lower(model) if ly.kind == "dwconv"]
-    expected = [(0, 7), (0, 5), (1, 3), (1, 3)] if plane_bytes > 64 else [(0, 1), (0, 1), (1, 2), (1, 2)]
+    expected = ([(0, 7), (0, 7), (0, 5), (1, 3), (1, 3), (1, 1)] if plane_bytes > 64 else
+                [(0, 1), (0, 1), (0, 1), (1, 2), (1, 2), (1, 1)])
     assert [(ly.fields["plane_t"], ly.fields["band"]) for ly in dw] == expected
     assert all(ly.fields["planar"] for ly in dw)
     native = build_native(model, "m", "model_int8.tflite")
@@ -226,3 +227,6 @@ def test_generator_chooses_planar_by_output_pixels() -> None:
     dw = {ly.fields["out_h"] * ly.fields["out_w"]: ly.fields["planar"]
           for ly in layers if ly.kind == "dwconv" and ly.fields["stride_h"] == 1}
     assert dw == {2304: 1, 576: 1, 144: 1, 36: 0, 9: 0}
+    strided = [(ly.fields["out_h"], ly.fields["planar"])
+               for ly in layers if ly.kind == "dwconv" and ly.fields["stride_h"] == 2]
+    assert strided == [(24, 1), (12, 0), (6, 0), (3, 0)]

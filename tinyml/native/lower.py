@@ -24,7 +24,8 @@ PLANE_BYTES = 2048  # the planar depthwise path's int16 plane at most (taller la
 # The planar path pays a set-up per channel and per plane row that the pixels of a channel share; the
 # per-pixel path pays its tap set-up per pixel, shared by the channels. Measured per layer (QEMU
 # instructions, MobileNetV1-0.25): planar 0.42x at 48x48, 0.76x at 24x24, 1.0x at 12x12, 1.5x at 6x6,
-# 3.2x at 3x3; DS-CNN's 25x5 layers 0.90x in est. cycles. So planar from this many output pixels:
+# 3.2x at 3x3; DS-CNN's 25x5 layers 0.90x in est. cycles; at stride 2 (four input pixels widened per
+# output) 0.82x at 24x24, 1.15x at 12x12. So planar from this many output pixels (times stride^2):
 PLANAR_MIN_PIXELS = 100
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
@@ -272,8 +273,9 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
         arrays["pack"] = ("int32_t", dwconv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
-    planar = packed and (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and out_h * out_w >= PLANAR_MIN_PIXELS
-    plane = plane_geometry(out_h, out_w) if planar else None
+    planar = (packed and (kh, kw, dh, dw) == (3, 3, 1, 1) and sh == sw and sh in (1, 2)
+              and out_h * out_w >= PLANAR_MIN_PIXELS * sh * sh)  # widening reads sh^2 pixels per output
+    plane = plane_geometry(out_h, out_w, sh) if planar else None
     fields.update(plane.fields() if plane else PlaneGeometry.NONE)
     scratch = plane.bytes if plane else zp_row
     return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields, arrays,
@@ -284,31 +286,34 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
 @dataclass(frozen=True)
 class PlaneGeometry:
     """The planar depthwise path's plane (``tm_dwconv_t`` planar fields): rows along x, or along y
-    when ``transposed``, each ``width`` int16 (the outputs in pairs plus the kernel's two extra
-    columns), ``band`` output rows per plane of ``band + 2`` rows; then ``width - 2`` int32
-    accumulators of one output row."""
+    when ``transposed``, each ``width`` int16 (the columns the outputs read in pairs), ``band``
+    output rows per plane of ``stride * (band - 1) + 3`` rows; then one output row's int32 sums."""
 
     transposed: bool
+    stride: int
+    pairs: int  # output pairs per row
     width: int
     band: int
 
     NONE: ClassVar[dict[str, int]] = {"planar": 0, "plane_t": 0, "plane_w": 0, "band": 0}
 
     @property
-    def bytes(self) -> int:  # tm_dwconv_scratch: the plane, then one row's int32 accumulators
-        return (self.band + 2) * self.width * 2 + (self.width - 2) * 4
+    def bytes(self) -> int:  # tm_dwconv_scratch
+        return (self.stride * (self.band - 1) + 3) * self.width * 2 + self.pairs * 2 * 4
 
     def fields(self) -> dict[str, int]:
         return {"planar": 1, "plane_t": int(self.transposed), "plane_w": self.width, "band": self.band}
 
 
-def plane_geometry(out_h: int, out_w: int) -> PlaneGeometry:
+def plane_geometry(out_h: int, out_w: int, stride: int) -> PlaneGeometry:
     """Rows along the axis that wastes fewer outputs in pairs (an odd row computes one output
     alone), as many rows per band as ``PLANE_BYTES`` holds."""
     transposed = (out_h + 1) // 2 * out_w < (out_w + 1) // 2 * out_h
     nu, nv = (out_h, out_w) if transposed else (out_w, out_h)
-    width = (nu + 1) // 2 * 2 + 2
-    return PlaneGeometry(transposed, width, min(nv, max(1, PLANE_BYTES // (2 * width) - 2)))
+    pairs = (nu + 1) // 2
+    width = 2 * stride * pairs + 2
+    band = min(nv, max(1, (PLANE_BYTES // (2 * width) - 3) // stride + 1))
+    return PlaneGeometry(transposed, stride, pairs, width, band)
 
 
 def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:

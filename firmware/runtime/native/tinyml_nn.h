@@ -69,9 +69,10 @@ typedef struct {
   uint16_t c_padded; /* out_c rounded up to a multiple of 4 */
   int8_t in_zp, out_zp, act_min, act_max;
   uint8_t acc_x2;    /* weights and bias are stored doubled (fast requantization) */
-  /* Planar path (packed 3x3, stride 1, dilation 1; chosen by the generator): one channel at a time is
-   * widened into an int16 plane of `band` + 2 rows of `plane_w` values (with its padding), the rows
-   * along x, or along y when plane_t; the scratch holds the plane and one output row's int32 sums. */
+  /* Planar path (packed 3x3, stride 1 or 2, dilation 1; chosen by the generator): one channel at a time
+   * is widened into an int16 plane of stride * (band - 1) + 3 rows of `plane_w` values (with its
+   * padding), the rows along x, or along y when plane_t; the scratch holds the plane and one output
+   * row's int32 sums. */
   uint8_t planar, plane_t;
   uint16_t plane_w, band;
   const int16_t *weights; /* [c_padded / 4][k_h*k_w][4], interleaved per 4 channels */

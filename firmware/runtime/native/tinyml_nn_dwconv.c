@@ -14,7 +14,10 @@ static size_t zp_row_bytes(const tm_dwconv_t *p) { return ((size_t)p->in_c + 3u)
 static size_t out_row_bytes(const tm_dwconv_t *p) { return (size_t)p->out_w * p->out_c; }
 
 size_t tm_dwconv_scratch(const tm_dwconv_t *p, int in_place) {
-  if (p->planar) return (size_t)(p->band + 2) * p->plane_w * sizeof(int16_t) + (p->plane_w - 2u) * sizeof(int32_t);
+  if (p->planar) { /* the plane, then one output row's sums (in pairs) */
+    const size_t rows = (size_t)p->stride_h * (p->band - 1u) + 3u, nu = p->plane_t ? p->out_h : p->out_w;
+    return rows * p->plane_w * sizeof(int16_t) + (nu + 1u) / 2u * 2u * sizeof(int32_t);
+  }
   size_t n = zp_row_bytes(p);
   if (in_place) n += (size_t)(p->pad_top + 1) * out_row_bytes(p);
   return n;
@@ -161,18 +164,19 @@ static void pixel_packed(const tm_dwconv_t *p, const int8_t *const *taps, int nt
 }
 
 /* ---- Planar path ------------------------------------------------------------------------------
- * Axes: u runs along a plane row (x, or y when plane_t), v across the rows. One channel at a time,
- * plane row r of a band starting at output row v0 holds input row v0 - pad_v + r widened to int16,
- * column j holding input u = j - pad_u; padding holds the input zero point (folded into the bias).
- * Output (v, u) = sum over kv, ku of plane[v - v0 + kv][u + ku] * w(kv, ku). Output u + 1's window
- * is output u's shifted one column, so on Cortex-M a pair of outputs shares its loads: SMLAD of
- * the columns (u, u+1) and SMLADX of (u+1, u+2), packed by PKHBT, per kernel row. Bands of `band`
- * rows bound the plane; the next band carries the two rows they share, so a channel never
- * re-reads an input row its in-place output has replaced. The weights and constants of a channel
- * are read once per layer. */
+ * Axes: u runs along a plane row (x, or y when plane_t), v across the rows; stride s (1 or 2) along
+ * both. One channel at a time, plane row r of a band starting at output row v0 holds input row
+ * s * v0 - pad_v + r widened to int16, column j holding input u = j - pad_u; padding holds the
+ * input zero point (folded into the bias). Output (v, u) = sum over kv, ku of
+ * plane[s * (v - v0) + kv][s * u + ku] * w(kv, ku). On Cortex-M a pair of outputs shares its
+ * loads: at stride 1 SMLAD of the columns (u, u+1) and SMLADX of (u+1, u+2), packed by PKHBT, per
+ * kernel row; at stride 2 SMLAD of (2u, 2u+1) and (2u+2, 2u+3). Bands of `band` rows bound the
+ * plane; the next band carries the 3 - s rows they share, so a channel never re-reads an input row
+ * its in-place output (stride 1) has replaced. A channel's weights and constants are read once. */
 typedef struct {
   int su, sv, osu, osv; /* input and output byte strides along u and v */
   int in_u, in_v, pad_u, pad_v, nu, nv;
+  int stride; /* 1 or 2, along both */
 } tm_axes_t;
 
 typedef struct {
@@ -183,8 +187,10 @@ typedef struct {
 
 static tm_axes_t plane_axes(const tm_dwconv_t *p) {
   const int sx = p->in_c, sy = p->in_w * p->in_c, osx = p->out_c, osy = p->out_w * p->out_c;
-  if (p->plane_t) return (tm_axes_t){sy, sx, osy, osx, p->in_h, p->in_w, p->pad_top, p->pad_left, p->out_h, p->out_w};
-  return (tm_axes_t){sx, sy, osx, osy, p->in_w, p->in_h, p->pad_left, p->pad_top, p->out_w, p->out_h};
+  if (p->plane_t) {
+    return (tm_axes_t){sy, sx, osy, osx, p->in_h, p->in_w, p->pad_top, p->pad_left, p->out_h, p->out_w, p->stride_h};
+  }
+  return (tm_axes_t){sx, sy, osx, osy, p->in_w, p->in_h, p->pad_left, p->pad_top, p->out_w, p->out_h, p->stride_h};
 }
 
 static tm_dw_chan_t plane_channel(const tm_dwconv_t *p, int c) {
@@ -285,6 +291,62 @@ __attribute__((naked, noinline)) static void plane_pairs_asm(const tm_plane_job_
       "add sp, sp, #8\n\t"
       "pop {r4-r11, pc}\n\t");
 }
+
+/* Stride 2: outputs u, u + 1 read the plane columns 2u .. 2u + 4, the words A = (2u, 2u + 1),
+ * B = (2u + 2, 2u + 3), C = (2u + 4, 2u + 5): SMLAD of A and of B, the third taps from the low halves
+ * of B and C. Each kernel row keeps one register: A, then B, then C (the next pair's A). r0-r2 the
+ * three rows' columns, r3 acc, r4-r8 weights, r9-r11 the rows' words, r12/lr the pair's sums; the
+ * frame holds acc_end. 22 instructions per 18 MACs. */
+typedef struct {
+  const uint32_t *p0;  /* +0  */
+  uint32_t pw_bytes;   /* +4  */
+  int32_t *acc;        /* +8  */
+  int32_t *acc_end;    /* +12 */
+  uint32_t w[5];       /* +16 as tm_plane_job_t */
+} tm_plane2_job_t;
+
+__attribute__((naked, noinline)) static void plane_pairs2_asm(const tm_plane2_job_t *job) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #8\n\t"
+      "ldr r3, [r0, #12]\n\t"
+      "str r3, [sp, #0]\n\t"
+      "add r3, r0, #16\n\t"
+      "ldmia r3, {r4, r5, r6, r7, r8}\n\t"
+      "ldr r1, [r0, #4]\n\t"
+      "ldr r3, [r0, #8]\n\t"
+      "ldr r0, [r0, #0]\n\t"
+      "add r2, r0, r1, lsl #1\n\t"
+      "add r1, r0, r1\n\t"
+      "ldr r9, [r0]\n\t"
+      "ldr r10, [r1]\n\t"
+      "ldr r11, [r2]\n\t"
+      "1:\n\t"
+      "smuad r12, r9, r4\n\t"
+      "ldr r9, [r0, #4]\n\t"
+      "smlabb r12, r9, r7, r12\n\t"
+      "smuad lr, r9, r4\n\t"
+      "ldr r9, [r0, #8]!\n\t"
+      "smlabb lr, r9, r7, lr\n\t"
+      "smlad r12, r10, r5, r12\n\t"
+      "ldr r10, [r1, #4]\n\t"
+      "smlabt r12, r10, r7, r12\n\t"
+      "smlad lr, r10, r5, lr\n\t"
+      "ldr r10, [r1, #8]!\n\t"
+      "smlabt lr, r10, r7, lr\n\t"
+      "smlad r12, r11, r6, r12\n\t"
+      "ldr r11, [r2, #4]\n\t"
+      "smlabb r12, r11, r8, r12\n\t"
+      "smlad lr, r11, r6, lr\n\t"
+      "ldr r11, [r2, #8]!\n\t"
+      "smlabb lr, r11, r8, lr\n\t"
+      "strd r12, lr, [r3], #8\n\t"
+      "ldr r12, [sp, #0]\n\t"
+      "cmp r3, r12\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
 #endif
 
 /* `rows` output rows of one channel from the plane; out points at the band's first output; acc holds
@@ -297,16 +359,21 @@ static void plane_band(const int16_t *plane, int pw, int rows, const tm_axes_t *
                         {pack16(k->w[0], k->w[1]), pack16(k->w[3], k->w[4]), pack16(k->w[6], k->w[7]),
                          pack16(k->w[2], k->w[5]), (uint16_t)k->w[8]}};
 #endif
+  const int stride = a->stride;
   for (int v = 0; v < rows; ++v, out += a->osv) {
-    const int16_t *r0 = plane + (size_t)v * pw;
+    const int16_t *r0 = plane + (size_t)(stride * v) * pw;
 #if TM_USE_DSP
     job.p0 = (const uint32_t *)(const void *)r0;
-    plane_pairs_asm(&job);
+    if (stride == 1) {
+      plane_pairs_asm(&job);
+    } else {
+      plane_pairs2_asm((const tm_plane2_job_t *)(const void *)&job);
+    }
 #else
     for (int u = 0; u < a->nu; ++u) {
       int32_t s = 0;
       for (int kv = 0; kv < 3; ++kv) {
-        for (int ku = 0; ku < 3; ++ku) s += r0[(size_t)kv * pw + u + ku] * k->w[kv * 3 + ku];
+        for (int ku = 0; ku < 3; ++ku) s += r0[(size_t)kv * pw + stride * u + ku] * k->w[kv * 3 + ku];
       }
       acc[u] = s;
     }
@@ -325,19 +392,20 @@ static void plane_band(const int16_t *plane, int pw, int rows, const tm_axes_t *
 
 static void dwconv_planar(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int16_t *plane) {
   const tm_axes_t a = plane_axes(p);
-  const int pw = p->plane_w, band = p->band;
-  int32_t *acc = (int32_t *)(void *)(plane + (size_t)(band + 2) * pw); /* pw - 2 accumulators */
-  for (int i = 0; i < (band + 2) * pw; ++i) plane[i] = p->in_zp;
+  const int pw = p->plane_w, band = p->band, s = a.stride;
+  const int plane_rows = s * (band - 1) + 3, shared = 3 - s; /* rows a band shares with the next */
+  int32_t *acc = (int32_t *)(void *)(plane + (size_t)plane_rows * pw);
+  for (int i = 0; i < plane_rows * pw; ++i) plane[i] = p->in_zp;
   for (int c = 0; c < p->out_c; ++c) {
     const tm_dw_chan_t k = plane_channel(p, c);
     for (int v0 = 0; v0 < a.nv; v0 += band) {
       const int rows = a.nv - v0 < band ? a.nv - v0 : band;
       int r = 0;
-      if (v0 > 0) { /* the previous (full) band's last two rows are this band's first two */
-        memcpy(plane, plane + (size_t)band * pw, 2u * (size_t)pw * sizeof(int16_t));
-        r = 2;
+      if (v0 > 0) { /* the previous (full) band's last rows are this band's first */
+        memcpy(plane, plane + (size_t)(s * band) * pw, (size_t)shared * pw * sizeof(int16_t));
+        r = shared;
       }
-      for (; r < rows + 2; ++r) plane_row(plane + (size_t)r * pw, p, &a, in + c, v0 - a.pad_v + r);
+      for (; r < s * (rows - 1) + 3; ++r) plane_row(plane + (size_t)r * pw, p, &a, in + c, s * v0 - a.pad_v + r);
       plane_band(plane, pw, rows, &a, &k, acc, out + c + (size_t)v0 * a.osv);
     }
   }

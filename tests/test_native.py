@@ -205,10 +205,10 @@ def test_planar_depthwise_is_bit_exact(plane_bytes: int, tmp_path: Path, monkeyp
     generator chooses it): one band per layer, then a plane too small for any of them — bands of one
     and two rows, a short last band, the rows a band carries to the next (two at stride 1, one at
     stride 2) — along x and along y, odd rows, SAME and VALID, in place and not."""
-    import tinyml.native.lower as lowering
+    import tinyml.native.plane as planes
 
-    monkeypatch.setattr(lowering, "PLANAR_MIN_PIXELS", 0)
-    monkeypatch.setattr(lowering, "PLANE_BYTES", plane_bytes)
+    monkeypatch.setattr(planes, "PLANAR_MIN_PIXELS", 0)
+    monkeypatch.setattr(planes, "PLANE_BYTES", plane_bytes)
     model = parse_model(_model_bytes("planar_edges"))
     dw = [ly for ly in lower(model) if ly.kind == "dwconv"]
     expected = ([(0, 7), (0, 7), (0, 5), (1, 3), (1, 3), (1, 1)] if plane_bytes > 64 else

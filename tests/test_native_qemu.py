@@ -66,10 +66,10 @@ def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str
 def test_planar_depthwise_is_bit_exact_on_the_emulated_stm32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The Cortex-M pair kernel on every layer of planar_edges, in bands of one and two rows (DS-CNN
     and MobileNet reach it with the generator's own choice)."""
-    import tinyml.native.lower as lowering
+    import tinyml.native.plane as planes
 
-    monkeypatch.setattr(lowering, "PLANAR_MIN_PIXELS", 0)
-    monkeypatch.setattr(lowering, "PLANE_BYTES", 64)
+    monkeypatch.setattr(planes, "PLANAR_MIN_PIXELS", 0)
+    monkeypatch.setattr(planes, "PLANE_BYTES", 64)
     ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes("planar_edges")), tmp_path, n=8)
     assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
     assert len({row.tobytes() for row in ref}) == len(ref)

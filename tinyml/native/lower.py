@@ -11,22 +11,16 @@ rows, interleaved in groups of four (``fc_rows``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from tinyml.errors import UnsupportedOpError
 from tinyml.native import quant
+from tinyml.native.plane import PlaneGeometry, plane_for
 from tinyml.tflite.model import Operator, Tensor, TfliteModel
 
 MAX_TAPS = 64  # TM_MAX_TAPS in tinyml_nn_dwconv.c
-PLANE_BYTES = 2048  # the planar depthwise path's int16 plane at most (taller layers go in bands of rows)
-# The planar path pays a set-up per channel and per plane row that the pixels of a channel share; the
-# per-pixel path pays its tap set-up per pixel, shared by the channels. Measured per layer (QEMU
-# instructions, MobileNetV1-0.25): planar 0.42x at 48x48, 0.76x at 24x24, 1.0x at 12x12, 1.5x at 6x6,
-# 3.2x at 3x3; DS-CNN's 25x5 layers 0.90x in est. cycles; at stride 2 (four input pixels widened per
-# output) 0.82x at 24x24, 1.15x at 12x12. So planar from this many output pixels (times stride^2):
-PLANAR_MIN_PIXELS = 100
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
@@ -273,47 +267,12 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
         arrays["pack"] = ("int32_t", dwconv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
-    planar = (packed and (kh, kw, dh, dw) == (3, 3, 1, 1) and sh == sw and sh in (1, 2)
-              and out_h * out_w >= PLANAR_MIN_PIXELS * sh * sh)  # widening reads sh^2 pixels per output
-    plane = plane_geometry(out_h, out_w, sh) if planar else None
+    plane = plane_for(out_h, out_w, (kh, kw), (sh, sw), (dh, dw)) if packed else None
     fields.update(plane.fields() if plane else PlaneGeometry.NONE)
     scratch = plane.bytes if plane else zp_row
     return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields, arrays,
                  macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=scratch,
                  scratch_in_place=plane.bytes if plane else zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
-
-
-@dataclass(frozen=True)
-class PlaneGeometry:
-    """The planar depthwise path's plane (``tm_dwconv_t`` planar fields): rows along x, or along y
-    when ``transposed``, each ``width`` int16 (the columns the outputs read in pairs), ``band``
-    output rows per plane of ``stride * (band - 1) + 3`` rows; then one output row's int32 sums."""
-
-    transposed: bool
-    stride: int
-    pairs: int  # output pairs per row
-    width: int
-    band: int
-
-    NONE: ClassVar[dict[str, int]] = {"planar": 0, "plane_t": 0, "plane_w": 0, "band": 0}
-
-    @property
-    def bytes(self) -> int:  # tm_dwconv_scratch
-        return (self.stride * (self.band - 1) + 3) * self.width * 2 + self.pairs * 2 * 4
-
-    def fields(self) -> dict[str, int]:
-        return {"planar": 1, "plane_t": int(self.transposed), "plane_w": self.width, "band": self.band}
-
-
-def plane_geometry(out_h: int, out_w: int, stride: int) -> PlaneGeometry:
-    """Rows along the axis that wastes fewer outputs in pairs (an odd row computes one output
-    alone), as many rows per band as ``PLANE_BYTES`` holds."""
-    transposed = (out_h + 1) // 2 * out_w < (out_w + 1) // 2 * out_h
-    nu, nv = (out_h, out_w) if transposed else (out_w, out_h)
-    pairs = (nu + 1) // 2
-    width = 2 * stride * pairs + 2
-    band = min(nv, max(1, (PLANE_BYTES // (2 * width) - 3) // stride + 1))
-    return PlaneGeometry(transposed, stride, pairs, width, band)
 
 
 def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> Layer:

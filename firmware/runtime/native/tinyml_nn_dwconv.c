@@ -241,6 +241,20 @@ typedef struct {
   uint32_t w[5];       /* +16 (w00, w01) (w10, w11) (w20, w21) (w02, w12) (w22, -) */
 } tm_plane_job_t;
 
+/* Both pair kernels: save registers, acc_end into the frame, the five weight words into r4-r8, row
+ * bytes into r1, the row's first word pointer into r0 (acc is loaded by each kernel). */
+#define TM_PLANE_PROLOGUE              \
+  "push {r4-r11, lr}\n\t"            \
+  "sub sp, sp, #8\n\t"               \
+  "ldr r3, [r0, #12]\n\t"            \
+  "str r3, [sp, #0]\n\t"             \
+  "add r3, r0, #16\n\t"              \
+  "ldmia r3, {r4, r5, r6, r7, r8}\n\t" \
+  "ldr r1, [r0, #4]\n\t"
+#define TM_PLANE_EPILOGUE  \
+  "add sp, sp, #8\n\t"  \
+  "pop {r4-r11, pc}\n\t"
+
 /* The accumulators (bias excluded) of one output row, two outputs (u, u + 1) at a time, hand-
  * scheduled (AAPCS, all 14 usable registers): per kernel row one LDR of the new word (columns u + 2,
  * u + 3), SMUAD/SMLAD of the old word (u, u + 1), PKHBT of (u + 1, u + 2) into the old word's
@@ -249,13 +263,7 @@ typedef struct {
  * words, r12/lr the pair's accumulators; the frame holds acc_end. 22 instructions per 18 MACs. */
 __attribute__((naked, noinline)) static void plane_pairs_asm(const tm_plane_job_t *job) {
   __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #8\n\t"
-      "ldr r3, [r0, #12]\n\t"
-      "str r3, [sp, #0]\n\t"
-      "add r3, r0, #16\n\t"
-      "ldmia r3, {r4, r5, r6, r7, r8}\n\t"
-      "ldr r1, [r0, #4]\n\t"
+      TM_PLANE_PROLOGUE
       "ldr r2, [r0, #8]\n\t"
       "ldr r0, [r0, #0]\n\t"
       "ldr r10, [r0, r1]\n\t"
@@ -288,8 +296,7 @@ __attribute__((naked, noinline)) static void plane_pairs_asm(const tm_plane_job_
       "ldr r3, [sp, #0]\n\t"
       "cmp r2, r3\n\t"
       "bne 1b\n\t"
-      "add sp, sp, #8\n\t"
-      "pop {r4-r11, pc}\n\t");
+      TM_PLANE_EPILOGUE);
 }
 
 /* Stride 2: outputs u, u + 1 read the plane columns 2u .. 2u + 4, the words A = (2u, 2u + 1),
@@ -297,23 +304,9 @@ __attribute__((naked, noinline)) static void plane_pairs_asm(const tm_plane_job_
  * of B and C. Each kernel row keeps one register: A, then B, then C (the next pair's A). r0-r2 the
  * three rows' columns, r3 acc, r4-r8 weights, r9-r11 the rows' words, r12/lr the pair's sums; the
  * frame holds acc_end. 22 instructions per 18 MACs. */
-typedef struct {
-  const uint32_t *p0;  /* +0  */
-  uint32_t pw_bytes;   /* +4  */
-  int32_t *acc;        /* +8  */
-  int32_t *acc_end;    /* +12 */
-  uint32_t w[5];       /* +16 as tm_plane_job_t */
-} tm_plane2_job_t;
-
-__attribute__((naked, noinline)) static void plane_pairs2_asm(const tm_plane2_job_t *job) {
+__attribute__((naked, noinline)) static void plane_pairs2_asm(const tm_plane_job_t *job) {
   __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #8\n\t"
-      "ldr r3, [r0, #12]\n\t"
-      "str r3, [sp, #0]\n\t"
-      "add r3, r0, #16\n\t"
-      "ldmia r3, {r4, r5, r6, r7, r8}\n\t"
-      "ldr r1, [r0, #4]\n\t"
+      TM_PLANE_PROLOGUE
       "ldr r3, [r0, #8]\n\t"
       "ldr r0, [r0, #0]\n\t"
       "add r2, r0, r1, lsl #1\n\t"
@@ -344,8 +337,7 @@ __attribute__((naked, noinline)) static void plane_pairs2_asm(const tm_plane2_jo
       "ldr r12, [sp, #0]\n\t"
       "cmp r3, r12\n\t"
       "bne 1b\n\t"
-      "add sp, sp, #8\n\t"
-      "pop {r4-r11, pc}\n\t");
+      TM_PLANE_EPILOGUE);
 }
 #endif
 
@@ -367,7 +359,7 @@ static void plane_band(const int16_t *plane, int pw, int rows, const tm_axes_t *
     if (stride == 1) {
       plane_pairs_asm(&job);
     } else {
-      plane_pairs2_asm((const tm_plane2_job_t *)(const void *)&job);
+      plane_pairs2_asm(&job);
     }
 #else
     for (int u = 0; u < a->nu; ++u) {

@@ -17,36 +17,20 @@ static inline uint32_t tm_sxtb16_ror8(uint32_t x) {
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
   return r;
 }
-static inline int32_t tm_smlad(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-static inline int32_t tm_smlabb(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-static inline int32_t tm_smlatt(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-static inline int32_t tm_smladx(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smladx %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-static inline int32_t tm_smlabt(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-static inline int32_t tm_smlatb(uint32_t a, uint32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
+/* acc + the 16x16 products the instruction names (SMLAD: both halves; SMLAxy: half x of a, y of b;
+ * SMLADX: the halves of b crossed). */
+#define TM_DSP_MAC(insn)                                                       \
+  static inline int32_t tm_##insn(uint32_t a, uint32_t b, int32_t acc) {       \
+    int32_t r;                                                                 \
+    __asm__(#insn " %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));     \
+    return r;                                                                  \
+  }
+TM_DSP_MAC(smlad)
+TM_DSP_MAC(smladx)
+TM_DSP_MAC(smlabb)
+TM_DSP_MAC(smlabt)
+TM_DSP_MAC(smlatb)
+TM_DSP_MAC(smlatt)
 /* (low half of lo, high half of hi) */
 static inline uint32_t tm_pkhbt(uint32_t lo, uint32_t hi) {
   uint32_t r;

@@ -4,7 +4,8 @@
  * input points at a row filled with the input zero point, which contributes exactly what TFLM's
  * skipped tap does once the zero point is folded into the bias. In place (stride 1, equal shapes),
  * finished output rows wait in scratch until no later output row reads the input row they replace.
- * Packed 3x3 stride-1 layers take the planar path below instead (the generator's choice). */
+ * Packed 3x3 layers at stride 1 or 2 with enough output pixels take the planar path below instead
+ * (the generator's choice, tinyml/native/plane.py). */
 #include "tinyml_nn.h"
 #include "tinyml_nn_math.h"
 
@@ -226,8 +227,9 @@ static void plane_row(int16_t *row, const tm_dwconv_t *p, const tm_axes_t *a, co
   for (; j < n; ++j, src += su) dst[j] = *src;
 }
 
-static inline int8_t plane_rq(int32_t acc, const tm_dw_chan_t *k) {
-  return (int8_t)tm_ssat8(tm_rq_fast(acc, k->mult, k->right, k->add));
+/* The channel's requantization from values held in registers (an int8 store may alias *k). */
+static inline int8_t plane_rq(int32_t acc, int32_t mult, int32_t right, int32_t add) {
+  return (int8_t)tm_ssat8(tm_rq_fast(acc, mult, right, add));
 }
 
 #if TM_USE_DSP
@@ -375,10 +377,10 @@ static void plane_band(const int16_t *plane, int pw, int rows, const tm_axes_t *
     int u = 0;
     for (; u + 2 <= a->nu; u += 2, o += 2 * osu) {
       const int32_t s0 = acc[u] + bias, s1 = acc[u + 1] + bias;
-      o[0] = (int8_t)tm_ssat8(tm_rq_fast(s0, mult, right, add));
-      o[osu] = (int8_t)tm_ssat8(tm_rq_fast(s1, mult, right, add));
+      o[0] = plane_rq(s0, mult, right, add);
+      o[osu] = plane_rq(s1, mult, right, add);
     }
-    if (u < a->nu) *o = plane_rq(acc[u] + bias, k);
+    if (u < a->nu) *o = plane_rq(acc[u] + bias, mult, right, add);
   }
 }
 

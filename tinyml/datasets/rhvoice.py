@@ -113,7 +113,8 @@ class _Engine:
             raise DatasetError(f"RHVoice could not start with its data in {DATA_DIR}; reinstall it with "
                                "`apt-get install --reinstall librhvoice5 rhvoice-english`")
 
-    def speak(self, text: str, voice: str, rate: float, pitch: float) -> tuple[np.ndarray, int]:
+    def speak(self, text: str, voice: str, rate: float, pitch: float) -> tuple[np.ndarray, int] | None:
+        """The samples and their rate, None when the engine produced no audio."""
         self.chunks, self.rate = [], 0
         params = _SynthParams(voice.encode(), 0.0, 0.0, 0.0, rate, pitch, 1.0, 0, None, 0, 0)
         data = text.encode()
@@ -126,19 +127,26 @@ class _Engine:
         finally:
             self.lib.RHVoice_delete_message(message)
         if not self.chunks or not self.rate:
-            raise DatasetError(f"RHVoice produced no audio for '{text}' in voice {voice}; check that the voice "
-                               f"is installed ({VOICE_DIR / voice}, `apt-get install rhvoice-english`)")
+            return None
         return np.concatenate(self.chunks), self.rate
 
 
 def speak(text: str, voice: str, rate: float = 1.0, pitch: float = 1.0) -> tuple[np.ndarray, int]:
     """int16 samples and their sample rate for ``text`` in ``voice``; ``rate`` and ``pitch`` are
-    factors (``RHVoice-test -r/-t`` in percent)."""
+    factors (``RHVoice-test -r/-t`` in percent). An engine that produced no audio (seen once in a
+    long run, not reproducible) is replaced and the utterance tried once more on a fresh one."""
     try:
         engine = _idle.get_nowait()
     except queue.Empty:
         engine = _Engine(_library())
     try:
-        return engine.speak(text, voice, rate, pitch)
+        spoken = engine.speak(text, voice, rate, pitch)
+        if spoken is None:
+            engine = _Engine(_library())
+            spoken = engine.speak(text, voice, rate, pitch)
     finally:
         _idle.put(engine)
+    if spoken is None:
+        raise DatasetError(f"RHVoice produced no audio for '{text}' in voice {voice}; check that the voice "
+                           f"is installed ({VOICE_DIR / voice}, `apt-get install rhvoice-english`)")
+    return spoken

@@ -94,6 +94,22 @@ def planar_edges(keras: Any) -> Any:
     return keras.Model(inputs, L.Dense(4)(x))
 
 
+def residual_edges(keras: Any) -> Any:
+    """Residual ADDs fused into their convolution (tm_conv_add_s8): the convolution's output as the
+    ADD's second and first input, the residual the model input (not in place), the convolution's own
+    input (not in place), or neither (in place); packed (even channels) and per-pair (odd) paths; an
+    odd pixel count (7x9)."""
+    L = keras.layers
+    inputs = keras.Input((7, 9, 6))
+    a = L.Add()([inputs, L.Conv2D(6, 3, padding="same")(inputs)])
+    b = L.Add()([L.Conv2D(6, 1)(a), a])
+    d = L.Add()([b, L.Conv2D(6, 3, padding="same")(L.Conv2D(6, 3, padding="same", activation="relu")(b))])
+    e = L.Conv2D(5, 1)(d)
+    g = L.ReLU()(L.Add()([L.Conv2D(5, 3, padding="same")(e), e]))
+    j = L.Add()([L.Conv2D(5, 3, padding="same")(L.Conv2D(5, 3, padding="same", activation="relu")(g)), g])
+    return keras.Model(inputs, L.Conv2D(3, 1)(j))
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
@@ -102,6 +118,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "add_pad_softmax": (add_pad_softmax, (8, 8, 4), -0.5, 2.0),
     "packed_depths": (packed_depths, (6, 5, 4), -1.0, 1.0),
     "planar_edges": (planar_edges, (13, 21, 4), -1.0, 1.0),
+    "residual_edges": (residual_edges, (7, 9, 6), -1.0, 1.0),
 }
 
 

@@ -123,13 +123,27 @@ def test_plan_is_smaller_than_tflm_and_works_in_place(trained_run: Path) -> None
     assert build_native(model, "m", "x", allow_in_place=False).plan.arena_bytes > native.plan.arena_bytes
 
 
+def test_residual_adds_fuse_into_their_convolution_and_go_in_place_only_where_legal() -> None:
+    resnet8 = parse_model(_model_bytes("resnet8"))
+    fused, separate = build_native(resnet8, "m", "x"), build_native(resnet8, "m", "x", fuse=False)
+    assert [s.kind for s in fused.steps].count("conv_add") == 3
+    # a residual block's convolution output never exists: one 32x32x16 buffer (16 KB) less
+    assert fused.plan.arena_bytes <= separate.plan.arena_bytes - 15 * 1024
+    edges = build_native(parse_model(_model_bytes("residual_edges")), "m", "x")
+    fused_steps = [s for s in edges.steps if s.kind == "conv_add"]
+    # in place over the residual, except over the model input and over the convolution's own input
+    assert [edges.plan.in_place[s.layers[-1].index] for s in fused_steps] == [False, False, True, False, True]
+    assert {s.conv_is_in1 for s in fused_steps} == {True, False}
+    assert {"pack" in s.layers[0].arrays for s in fused_steps} == {True, False}  # both convolution paths
+
+
 def test_planned_buffers_never_overlap_while_alive(trained_run: Path) -> None:
     model = parse_model(_model_bytes("mcunet"))
     native = build_native(model, "m", "x")
     plan = native.plan
     live: dict[int, tuple[int, int]] = {}
-    for pos, layer in enumerate(native.layers):
-        for t in (*layer.inputs, layer.output):
+    for pos, step in enumerate(native.steps):  # the kernel calls: a fused convolution's output has no buffer
+        for t in (*step.inputs, step.output):
             lo, hi = live.get(t, (pos, pos))
             live[t] = (min(lo, pos), max(hi, pos))
     tensors = sorted(live)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinyml.generate.render import render
+from tinyml.native.fuse import Step, schedule
 from tinyml.native.lower import Layer, lower
 from tinyml.native.plan import MemoryPlan, plan_memory
 from tinyml.tflite.model import TfliteModel
@@ -25,7 +26,8 @@ RUNTIME_FLASH_BYTES = 6 * 1024  # kernels + invoke glue on Cortex-M4 at -O2 (mea
 
 @dataclass(frozen=True)
 class NativeModel:
-    layers: tuple[Layer, ...]
+    layers: tuple[Layer, ...]  # one per operator
+    steps: tuple[Step, ...]  # the kernel calls (fuse.py)
     plan: MemoryPlan
     sources: dict[str, str]  # file name -> text
     const_bytes: int  # weights, biases and requantization tables
@@ -74,9 +76,21 @@ def _struct_fields(layer: Layer) -> list[tuple[str, Any]]:
     return fields
 
 
-def _call(layer: Layer, plan: MemoryPlan, model: TfliteModel) -> str:
-    src = [f"TM_A({plan.tensor_offsets[t]})" for t in layer.inputs]
-    dst = f"TM_A({plan.tensor_offsets[layer.output]})"
+@dataclass(frozen=True)
+class _Call:
+    code: str
+    slot: int  # layer_ticks index of its first layer
+    fused_slots: tuple[int, ...]  # the other layers it runs (their ticks: 0)
+
+
+def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
+    src = [f"TM_A({plan.tensor_offsets[t]})" for t in step.inputs]
+    dst = f"TM_A({plan.tensor_offsets[step.output]})"
+    if step.kind == "conv_add":
+        conv, add = step.layers
+        return (f"tm_conv_add_s8(&L{conv.index}, &L{add.index}, {int(step.conv_is_in1)}, {src[0]}, {src[1]}, {dst}, "
+                f"TM_A({plan.scratch_offsets[step.index]}))")
+    layer = step.layers[0]
     if layer.kind == "alias":
         return f"tm_copy_s8({src[0]}, {dst}, {model.tensors[layer.output].nbytes}u)"
     if layer.kind == "add":
@@ -87,21 +101,33 @@ def _call(layer: Layer, plan: MemoryPlan, model: TfliteModel) -> str:
     return f"{KERNELS[layer.kind]}({', '.join(args)})"
 
 
+def _calls(steps: list[Step], layers: list[Layer], plan: MemoryPlan, model: TfliteModel) -> list[_Call]:
+    slot = {layer.index: i for i, layer in enumerate(layers)}
+    return [_Call(_code(step, plan, model), slot[step.index], tuple(slot[ly.index] for ly in step.layers[1:]))
+            for step in steps]
+
+
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
-                 allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True) -> NativeModel:
+                 allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True,
+                 fuse: bool = True) -> NativeModel:
     layers = lower(model, where, wide_weights)
-    plan = plan_memory(model, layers, allow_in_place)
-    if allow_in_place:  # in-place groups can pack worse than separate buffers (long-lived merged tensors)
-        separate = plan_memory(model, layers, allow_in_place=False)
-        plan = separate if separate.arena_bytes < plan.arena_bytes else plan
+    # The smallest arena of: fused or not (a fused call's pair buffer can cost more than it saves when
+    # its output cannot go in place), in place or not (in-place groups can pack worse than separate
+    # buffers: long-lived merged tensors); ties keep the first (fused, in place).
+    options = []
+    for fused in (True, False) if fuse else (False,):
+        steps = schedule(model, layers, fused)
+        for in_place in (True, False) if allow_in_place else (False,):
+            options.append((steps, plan_memory(model, steps, in_place)))
+    steps, plan = min(options, key=lambda option: option[1].arena_bytes)
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
               for layer in layers}
     structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}
                              if layer.kind in STRUCTS else None) for layer in layers}
     macs = sum(layer.macs for layer in layers)
     ctx = dict(name=name, source_name=source_name, sha256=hashlib.sha256(model.data).hexdigest(), layers=layers,
-               plan=plan, arrays=arrays, structs=structs, calls=[_call(layer, plan, model) for layer in layers],
+               plan=plan, arrays=arrays, structs=structs, calls=_calls(steps, layers, plan, model),
                input=model.input_tensors[0], output=model.output_tensors[0], macs=macs)
     sources = {"model.h": render("native/model.h.j2", **ctx), "model.c": render("native/model.c.j2", **ctx)}
     const_bytes = sum(v.nbytes for layer in layers for _, v in layer.arrays.values())
-    return NativeModel(tuple(layers), plan, sources, const_bytes, macs)
+    return NativeModel(tuple(layers), tuple(steps), plan, sources, const_bytes, macs)

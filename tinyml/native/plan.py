@@ -1,9 +1,11 @@
 """The native runtime's static memory plan: which tensors share a buffer (views, in-place kernels),
 how long each buffer lives over the schedule, and where it sits in one arena.
 
-In place: a kernel that allows it writes its output over its first input (for ADD, either
-input) when nothing later reads that input and it is not the model input (``infer N`` runs the
-same input N times). Buffers are packed by a first-fit placement tried in several orders (TFLM's
+Planned over the schedule's kernel calls (``fuse.py``: a convolution fused with its residual ADD is
+one call, and its output tensor gets no buffer). In place: a kernel that allows it writes its output
+over its first input (for ADD, either input; a fused convolution + ADD, the residual) when nothing
+later reads that input, no other input of the call shares its buffer, and it is not the model input
+(``infer N`` runs the same input N times). Buffers are packed by a first-fit placement tried in several orders (TFLM's
 largest-first among them), keeping the smallest arena.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinyml.mcunet.planner import Buffer, greedy_plan
-from tinyml.native.lower import Layer
+from tinyml.native.fuse import Step
 from tinyml.tflite.model import TfliteModel
 
 ALIGNMENT = 4
@@ -26,9 +28,9 @@ def _align(n: int) -> int:
 class MemoryPlan:
     arena_bytes: int
     tensor_offsets: dict[int, int]  # activation tensor -> arena offset
-    scratch_offsets: dict[int, int]  # layer index -> offset of its scratch (layers that need one)
+    scratch_offsets: dict[int, int]  # step index -> offset of its scratch (steps that need one)
     scratch_bytes: dict[int, int]
-    in_place: dict[int, bool]  # layer index -> writes over its input
+    in_place: dict[int, bool]  # layer index -> writes over its input (a fused call: its last layer)
     tensor_bytes: int  # sum of all activation buffers if nothing were shared (for the report)
 
 
@@ -47,42 +49,44 @@ class _Groups:
         self.parent[self.find(a)] = self.find(b)
 
 
-def _last_reads(layers: list[Layer]) -> dict[int, int]:
+def _last_reads(steps: list[Step]) -> dict[int, int]:
     last: dict[int, int] = {}
-    for pos, layer in enumerate(layers):
-        for t in layer.inputs:
+    for pos, step in enumerate(steps):
+        for t in step.inputs:
             last[t] = pos
     return last
 
 
-def plan_memory(model: TfliteModel, layers: list[Layer], allow_in_place: bool = True) -> MemoryPlan:
-    sizes = {t.index: t.nbytes for t in model.tensors if not t.is_constant}
+def plan_memory(model: TfliteModel, steps: list[Step], allow_in_place: bool = True) -> MemoryPlan:
+    used = {t for step in steps for t in (*step.inputs, step.output)} | set(model.inputs) | set(model.outputs)
+    sizes = {t.index: t.nbytes for t in model.tensors if not t.is_constant and t.index in used}
     groups = _Groups()
-    last_read = _last_reads(layers)
+    last_read = _last_reads(steps)
     pinned = set(model.inputs) | set(model.outputs)
     in_place: dict[int, bool] = {}
-    for pos, layer in enumerate(layers):
-        in_place[layer.index] = False
-        if layer.kind == "alias":
-            groups.union(layer.output, layer.inputs[0])
+    for pos, step in enumerate(steps):
+        for layer in step.layers:
+            in_place[layer.index] = False
+        if step.kind == "alias":
+            groups.union(step.output, step.inputs[0])
             continue
-        if not (allow_in_place and layer.in_place_ok) or layer.output in model.outputs:
+        if not allow_in_place or step.output in model.outputs:
             continue
-        for candidate in layer.inputs if layer.kind == "add" else layer.inputs[:1]:
+        for candidate in step.in_place_inputs:
             root = groups.find(candidate)
             members = [t for t in sizes if groups.find(t) == root]
             if any(t in pinned for t in members) or any(last_read.get(t, -1) > pos for t in members):
                 continue
-            if layer.kind == "add" and len(set(layer.inputs)) == 1:
-                continue
-            groups.union(layer.output, candidate)
-            in_place[layer.index] = True
+            if any(groups.find(t) == root for t in step.inputs if t != candidate) or step.inputs.count(candidate) > 1:
+                continue  # another input of the call lives in that buffer (or the same input twice)
+            groups.union(step.output, candidate)
+            in_place[step.layers[-1].index] = True
             break
 
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     size: dict[int, int] = {}
-    end = len(layers) - 1
+    end = len(steps) - 1
     for t, n in sizes.items():
         root = groups.find(t)
         size[root] = max(size.get(root, 0), n)
@@ -90,21 +94,21 @@ def plan_memory(model: TfliteModel, layers: list[Layer], allow_in_place: bool = 
         first[groups.find(t)] = 0
     for t in model.outputs:
         last[groups.find(t)] = end
-    for pos, layer in enumerate(layers):
-        for t in layer.inputs:
+    for pos, step in enumerate(steps):
+        for t in step.inputs:
             r = groups.find(t)
             last[r] = max(last.get(r, pos), pos)
-        r = groups.find(layer.output)
+        r = groups.find(step.output)
         first[r] = min(first.get(r, pos), pos)
         last[r] = max(last.get(r, pos), pos)
 
     roots = sorted(size)
     buffers = [Buffer(_align(size[r]), first.get(r, 0), max(last.get(r, 0), first.get(r, 0))) for r in roots]
     scratch_layers = []
-    for pos, layer in enumerate(layers):
-        need = layer.scratch_in_place if in_place[layer.index] else layer.scratch
+    for pos, step in enumerate(steps):
+        need = step.scratch_in_place if in_place[step.layers[-1].index] else step.scratch
         if need:
-            scratch_layers.append(layer.index)
+            scratch_layers.append(step.index)
             buffers.append(Buffer(_align(need), pos, pos))
     arena, offsets = _best_plan(buffers)
     root_offset = dict(zip(roots, offsets[: len(roots)], strict=True))

@@ -145,6 +145,15 @@ void tm_avgpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);
 void tm_maxpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);
 void tm_mean_s8(const tm_mean_t *p, const int8_t *in, int8_t *out);
 void tm_add_s8(const tm_add_t *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+/* The ADD on n elements (tm_add_s8 runs it on p->size). */
+void tm_add_n_s8(const tm_add_t *p, const int8_t *in1, const int8_t *in2, int8_t *out, uint32_t n);
+/* A CONV_2D whose output only an ADD reads, fused (residual adds in place): each pixel pair's outputs
+ * go to a pair buffer in scratch (after tm_conv_scratch's bytes, 4-aligned) and are added at once to
+ * the other ADD input, the sums written to out — which may be `residual` itself (in place); the
+ * convolution's output tensor never exists. conv_is_in1: the convolution's output is the ADD's first
+ * input. Scratch: tm_conv_scratch rounded up to 4, plus 2 * out_c. */
+void tm_conv_add_s8(const tm_conv_t *p, const tm_add_t *add, int conv_is_in1, const int8_t *in,
+                    const int8_t *residual, int8_t *out, int8_t *scratch);
 void tm_softmax_s8(const tm_softmax_t *p, const int8_t *in, int8_t *out);
 void tm_pad_s8(const tm_pad_t *p, const int8_t *in, int8_t *out);
 void tm_copy_s8(const int8_t *in, int8_t *out, size_t n);

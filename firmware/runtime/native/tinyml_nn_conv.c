@@ -400,8 +400,12 @@ static void conv_pair(const tm_conv_t *p, const int16_t *x, int8_t *out0, int8_t
   }
 }
 
-void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch) {
+/* The pixel-pair loop of tm_conv_s8 (add NULL: the outputs go to out) and tm_conv_add_s8 (each
+ * pair's outputs go to the pair buffer, then their sums with the residual to out). */
+static void conv_pixels(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch, const tm_add_t *add,
+                        int conv_is_in1, const int8_t *residual) {
   int16_t *x = (int16_t *)(void *)scratch;
+  int8_t *pair = scratch + ((tm_conv_scratch(p) + 3u) & ~(size_t)3u);
   const int pointwise = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                         p->pad_top == 0 && p->pad_left == 0 && (p->in_c & 3) == 0;
   const int pixels = p->out_h * p->out_w;
@@ -418,12 +422,27 @@ void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scrat
       im2col_row(p, in, m, r1);
       widen_pair(r0, r1, x, p->k_padded);
     }
+    const size_t at = (size_t)n * p->out_c;
+    int8_t *dst = add != NULL ? pair : out + at;
     if (p->pack != NULL) {
-      conv_packed(p, x, out + (size_t)n * p->out_c, m != n ? p->out_c : 0);
+      conv_packed(p, x, dst, m != n ? p->out_c : 0);
     } else {
-      conv_pair(p, x, out + (size_t)n * p->out_c, m != n ? out + (size_t)m * p->out_c : NULL);
+      conv_pair(p, x, dst, m != n ? dst + p->out_c : NULL);
+    }
+    if (add != NULL) {
+      const uint32_t count = (uint32_t)(m != n ? 2 : 1) * p->out_c;
+      tm_add_n_s8(add, conv_is_in1 ? pair : residual + at, conv_is_in1 ? residual + at : pair, out + at, count);
     }
   }
+}
+
+void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch) {
+  conv_pixels(p, in, out, scratch, NULL, 0, NULL);
+}
+
+void tm_conv_add_s8(const tm_conv_t *p, const tm_add_t *add, int conv_is_in1, const int8_t *in,
+                    const int8_t *residual, int8_t *out, int8_t *scratch) {
+  conv_pixels(p, in, out, scratch, add, conv_is_in1, residual);
 }
 
 static inline int8_t fc_out(const tm_fc_t *p, int32_t acc, int c) {

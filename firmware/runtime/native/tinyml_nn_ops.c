@@ -61,22 +61,26 @@ void tm_mean_s8(const tm_mean_t *p, const int8_t *in, int8_t *out) {
   }
 }
 
-void tm_add_s8(const tm_add_t *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+void tm_add_n_s8(const tm_add_t *p, const int8_t *in1, const int8_t *in2, int8_t *out, uint32_t n) {
   const int32_t *t1 = p->in1_table, *t2 = p->in2_table;
   const int32_t lo = p->act_min, hi = p->act_max;
   if (p->fast) {
     const int32_t mult = p->out_mult, add = p->out_add;
     const int right = p->out_shift;
-    for (uint32_t i = 0; i < p->size; ++i) {
+    for (uint32_t i = 0; i < n; ++i) {
       const int32_t sum = t1[(uint8_t)in1[i]] + t2[(uint8_t)in2[i]];
       out[i] = tm_clamp8(tm_rq_fast((int32_t)((uint32_t)sum << 1), mult, right, add), lo, hi);
     }
     return;
   }
-  for (uint32_t i = 0; i < p->size; ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     const int32_t sum = t1[(uint8_t)in1[i]] + t2[(uint8_t)in2[i]];
     out[i] = tm_clamp8(tm_mbqm(sum, p->out_mult, p->out_shift) + p->out_zp, lo, hi);
   }
+}
+
+void tm_add_s8(const tm_add_t *p, const int8_t *in1, const int8_t *in2, int8_t *out) {
+  tm_add_n_s8(p, in1, in2, out, p->size);
 }
 
 void tm_pad_s8(const tm_pad_t *p, const int8_t *in, int8_t *out) {

@@ -110,6 +110,20 @@ def residual_edges(keras: Any) -> Any:
     return keras.Model(inputs, L.Conv2D(3, 1)(j))
 
 
+def band_edges(keras: Any) -> Any:
+    """Pointwise convolutions fused into the depthwise layer after them (tm_pw_dw_s8): an expanding
+    one before stride 2 SAME on an odd size (one row of padding on top), a depth multiplier of 2,
+    dilation 2, 5x3 kernels, stride 2 VALID (rows the window skips); odd channel counts."""
+    L = keras.layers
+    inputs = keras.Input((13, 11, 4))
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(L.Conv2D(12, 1, activation="relu")(inputs))
+    x = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(L.Conv2D(7, 1)(x))
+    x = L.DepthwiseConv2D(3, dilation_rate=2, padding="same", activation="relu")(L.Conv2D(8, 1)(x))
+    x = L.DepthwiseConv2D((5, 3), padding="same")(L.Conv2D(9, 1, activation="relu")(x))
+    x = L.DepthwiseConv2D(3, strides=2, padding="valid")(L.Conv2D(12, 1)(x))
+    return keras.Model(inputs, L.Conv2D(6, 1)(x))
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
@@ -119,6 +133,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "packed_depths": (packed_depths, (6, 5, 4), -1.0, 1.0),
     "planar_edges": (planar_edges, (13, 21, 4), -1.0, 1.0),
     "residual_edges": (residual_edges, (7, 9, 6), -1.0, 1.0),
+    "band_edges": (band_edges, (13, 11, 4), -1.0, 1.0),
 }
 
 

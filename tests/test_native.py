@@ -125,7 +125,7 @@ def test_plan_is_smaller_than_tflm_and_works_in_place(trained_run: Path) -> None
 
 def test_residual_adds_fuse_into_their_convolution_and_go_in_place_only_where_legal() -> None:
     resnet8 = parse_model(_model_bytes("resnet8"))
-    fused, separate = build_native(resnet8, "m", "x"), build_native(resnet8, "m", "x", fuse=False)
+    fused, separate = build_native(resnet8, "m", "x"), build_native(resnet8, "m", "x", fusions=((),))
     assert [s.kind for s in fused.steps].count("conv_add") == 3
     # a residual block's convolution output never exists: one 32x32x16 buffer (16 KB) less
     assert fused.plan.arena_bytes <= separate.plan.arena_bytes - 15 * 1024
@@ -135,6 +135,33 @@ def test_residual_adds_fuse_into_their_convolution_and_go_in_place_only_where_le
     assert [edges.plan.in_place[s.layers[-1].index] for s in fused_steps] == [False, False, True, False, True]
     assert {s.conv_is_in1 for s in fused_steps} == {True, False}
     assert {"pack" in s.layers[0].arrays for s in fused_steps} == {True, False}  # both convolution paths
+
+
+def test_pointwise_layers_fuse_into_the_depthwise_layer_after_them_where_that_shrinks_the_arena() -> None:
+    """The expanding pointwise outputs never exist: VWW's 48x48x16 (36.9 KB) before its stride-2
+    depthwise layer; band_edges' chains all fuse; DS-CNN, whose pointwise and depthwise layers run
+    in place, keeps its layers apart (fusing would not shrink its arena)."""
+    vww = parse_model(_model_bytes("mobilenet_v1_025"))
+    fused, separate = build_native(vww, "m", "x"), build_native(vww, "m", "x", fusions=((),))
+    assert [s.kind for s in fused.steps].count("pw_dw") >= 1
+    assert fused.plan.arena_bytes <= separate.plan.arena_bytes - 8 * 1024  # the peak moves to the first conv
+    edges = build_native(parse_model(_model_bytes("band_edges")), "m", "x")
+    assert [s.kind for s in edges.steps] == ["pw_dw"] * 5 + ["conv"]
+
+
+def test_pointwise_into_depthwise_takes_planar_layers_per_pixel(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the planar path chosen for every eligible depthwise layer, the fused call still runs
+    them row by row on the per-pixel path, bit-exact."""
+    import tinyml.native.plane as planes
+
+    monkeypatch.setattr(planes, "PLANAR_MIN_PIXELS", 0)
+    model = parse_model(_model_bytes("band_edges"))
+    planar = [ly for s in build_native(model, "m", "x").steps for ly in s.layers
+              if s.kind == "pw_dw" and ly.kind == "dwconv" and ly.fields["planar"]]
+    assert len(planar) >= 2
+    ours, ref = differential(_write(tmp_path, _model_bytes("band_edges")), tmp_path, n=100)
+    assert np.array_equal(ours, ref)
 
 
 def test_planned_buffers_never_overlap_while_alive(trained_run: Path) -> None:

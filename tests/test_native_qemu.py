@@ -57,6 +57,7 @@ def test_dscnn_firmware_is_bit_exact_on_the_emulated_stm32(trained_run: Path, tm
 @pytest.mark.parametrize(("name", "weights"), [("conv_edges", "int16"), ("conv_edges", "int8"),
                                                ("depthwise_edges", "auto"), ("add_pad_softmax", "auto"),
                                                ("residual_edges", "auto"), ("residual_edges", "int8"),
+                                               ("band_edges", "auto"),
                                                ("packed_depths", "auto"), ("packed_depths", "int8"),
                                                ("mcunet", "int8")])
 def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinyml.generate.render import render
-from tinyml.native.fuse import Step, schedule
+from tinyml.native.fuse import CONV_ADD, PW_DW, Step, schedule
 from tinyml.native.lower import Layer, lower
 from tinyml.native.plan import MemoryPlan, plan_memory
 from tinyml.tflite.model import TfliteModel
@@ -21,6 +21,9 @@ STRUCTS = {"conv": "tm_conv_t", "dwconv": "tm_dwconv_t", "fc": "tm_fc_t", "avgpo
 KERNELS = {"conv": "tm_conv_s8", "dwconv": "tm_dwconv_s8", "fc": "tm_fc_s8", "avgpool": "tm_avgpool_s8",
            "maxpool": "tm_maxpool_s8", "mean": "tm_mean_s8", "softmax": "tm_softmax_s8", "pad": "tm_pad_s8"}
 VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 6}
+# The fusions tried (fuse.py), in order of preference at equal arenas: residual adds cost no cycles,
+# pointwise-into-depthwise gives up the planar depthwise path.
+FUSION_CHOICES: tuple[tuple[str, ...], ...] = ((CONV_ADD,), (), (CONV_ADD, PW_DW), (PW_DW,))
 RUNTIME_FLASH_BYTES = 6 * 1024  # kernels + invoke glue on Cortex-M4 at -O2 (measured: see benchmarks/native.py)
 
 
@@ -86,10 +89,13 @@ class _Call:
 def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
     src = [f"TM_A({plan.tensor_offsets[t]})" for t in step.inputs]
     dst = f"TM_A({plan.tensor_offsets[step.output]})"
-    if step.kind == "conv_add":
+    if step.kind == CONV_ADD:
         conv, add = step.layers
         return (f"tm_conv_add_s8(&L{conv.index}, &L{add.index}, {int(step.conv_is_in1)}, {src[0]}, {src[1]}, {dst}, "
                 f"TM_A({plan.scratch_offsets[step.index]}))")
+    if step.kind == PW_DW:
+        pw, dw = step.layers
+        return f"tm_pw_dw_s8(&L{pw.index}, &L{dw.index}, {src[0]}, {dst}, TM_A({plan.scratch_offsets[step.index]}))"
     layer = step.layers[0]
     if layer.kind == "alias":
         return f"tm_copy_s8({src[0]}, {dst}, {model.tensors[layer.output].nbytes}u)"
@@ -109,14 +115,14 @@ def _calls(steps: list[Step], layers: list[Layer], plan: MemoryPlan, model: Tfli
 
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
                  allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True,
-                 fuse: bool = True) -> NativeModel:
+                 fusions: tuple[tuple[str, ...], ...] = FUSION_CHOICES) -> NativeModel:
     layers = lower(model, where, wide_weights)
-    # The smallest arena of: fused or not (a fused call's pair buffer can cost more than it saves when
-    # its output cannot go in place), in place or not (in-place groups can pack worse than separate
-    # buffers: long-lived merged tensors); ties keep the first (fused, in place).
+    # The smallest arena of: each choice of fusions (a fused call's scratch can cost more than it
+    # saves), in place or not (in-place groups can pack worse than separate buffers: long-lived merged
+    # tensors); ties keep the first.
     options = []
-    for fused in (True, False) if fuse else (False,):
-        steps = schedule(model, layers, fused)
+    for kinds in fusions:
+        steps = schedule(model, layers, kinds)
         for in_place in (True, False) if allow_in_place else (False,):
             options.append((steps, plan_memory(model, steps, in_place)))
     steps, plan = min(options, key=lambda option: option[1].arena_bytes)

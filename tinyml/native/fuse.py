@@ -8,6 +8,14 @@ when nothing later reads it (``plan.py`` decides). The convolution's output tens
 the block needs two full-size buffers (its input and the residual), not three. Outputs stay
 bit-exact: the convolution's int8 outputs are the same, and the ADD reads them as it would from the
 tensor.
+
+Pointwise into depthwise (``tm_pw_dw_s8``): a 1x1 stride-1 convolution whose output only the next
+depthwise convolution reads runs in bands of rows, just ahead of the depthwise layer, which
+computes one output row at a time from a window of the rows it needs (its per-pixel path: the
+planar one wants whole channels). The pointwise output — an expanding layer's, the largest tensor
+of a MobileNet block before a stride-2 depthwise layer — never exists.
+
+Which fusions a model gets is chosen by arena (``emit.py``): each can cost more scratch than it saves.
 """
 
 from __future__ import annotations
@@ -25,12 +33,18 @@ def _align(n: int) -> int:
     return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
+CONV_ADD = "conv_add"
+PW_DW = "pw_dw"
+FUSIONS = (CONV_ADD, PW_DW)
+
+
 @dataclass(frozen=True)
 class Step:
-    """One kernel call: one layer, or a convolution and the ADD after it (kind ``conv_add``)."""
+    """One kernel call: one layer, a convolution and the ADD after it (``conv_add``), or a pointwise
+    convolution and the depthwise one after it (``pw_dw``)."""
 
     layers: tuple[Layer, ...]  # the operators it runs, in schedule order
-    kind: str  # the layer's kind, or "conv_add"
+    kind: str  # the layer's kind, or one of FUSIONS
     inputs: tuple[int, ...]  # activation tensors read (conv_add: the convolution's input, the residual)
     output: int
     in_place_inputs: tuple[int, ...]  # the inputs its output may overwrite (when nothing later reads them)
@@ -53,26 +67,42 @@ def single(layer: Layer) -> Step:
     return Step((layer,), layer.kind, layer.inputs, layer.output, in_place, layer.scratch, layer.scratch_in_place)
 
 
-def _fusable(conv: Layer, add: Layer, readers: Counter[int], model: TfliteModel) -> bool:
-    return (conv.kind == "conv" and add.kind == "add" and conv.output in add.inputs and len(set(add.inputs)) == 2
-            and readers[conv.output] == 1 and conv.output not in model.outputs)
+def _only_reader(first: Layer, second: Layer, readers: Counter[int], model: TfliteModel) -> bool:
+    return first.output in second.inputs and readers[first.output] == 1 and first.output not in model.outputs
 
 
-def schedule(model: TfliteModel, layers: list[Layer], fuse: bool = True) -> list[Step]:
-    """The kernel calls in order; ``fuse`` False: one per layer."""
+def _conv_add(conv: Layer, add: Layer) -> Step | None:
+    if not (conv.kind == "conv" and add.kind == "add" and len(set(add.inputs)) == 2):
+        return None
+    residual = add.inputs[1] if add.inputs[0] == conv.output else add.inputs[0]
+    scratch = _align(conv.scratch) + _align(2 * int(conv.fields["out_c"]))  # + the pair buffer
+    return Step((conv, add), CONV_ADD, (conv.inputs[0], residual), add.output, (residual,), scratch, scratch)
+
+
+def _pw_dw(pw: Layer, dw: Layer) -> Step | None:
+    if not (pw.kind == "conv" and dw.kind == "dwconv"):
+        return None
+    f = pw.fields
+    if (f["k_h"], f["k_w"], f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"]) != (1, 1, 1, 1, 0, 0):
+        return None
+    d = dw.fields
+    window = ((d["k_h"] - 1) * d["dil_h"] + 1) * d["in_w"] * d["in_c"]
+    zp_row = d["in_c"]  # tm_dwconv_scratch on the per-pixel path, not in place
+    scratch = _align(window) + _align(pw.scratch) + _align(zp_row)
+    return Step((pw, dw), PW_DW, pw.inputs, dw.output, (), scratch, scratch)
+
+
+def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] = FUSIONS) -> list[Step]:
+    """The kernel calls in order, with the ``fusions`` named (none: one call per layer)."""
     readers = Counter(t for layer in layers for t in layer.inputs)
+    makers = {CONV_ADD: _conv_add, PW_DW: _pw_dw}
     steps: list[Step] = []
     i = 0
     while i < len(layers):
-        layer = layers[i]
-        if fuse and i + 1 < len(layers) and _fusable(layer, layers[i + 1], readers, model):
-            add = layers[i + 1]
-            residual = add.inputs[1] if add.inputs[0] == layer.output else add.inputs[0]
-            scratch = _align(layer.scratch) + _align(2 * int(layer.fields["out_c"]))  # + the pair buffer
-            steps.append(Step((layer, add), "conv_add", (layer.inputs[0], residual), add.output, (residual,),
-                              scratch, scratch))
-            i += 2
-        else:
-            steps.append(single(layer))
-            i += 1
+        fused = None
+        if i + 1 < len(layers) and _only_reader(layers[i], layers[i + 1], readers, model):
+            fused = next((step for kind in fusions if (step := makers[kind](layers[i], layers[i + 1])) is not None),
+                         None)
+        steps.append(fused or single(layers[i]))
+        i += len(steps[-1].layers)
     return steps

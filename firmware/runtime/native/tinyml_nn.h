@@ -140,6 +140,12 @@ void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scrat
 /* in == out is allowed when the generator proved it legal (1x1, stride 1, out_c <= in_c; or
  * depthwise stride 1 with equal shapes) — scratch then holds the rows not yet written back. */
 void tm_dwconv_s8(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int8_t *scratch);
+/* A pointwise CONV_2D (1x1, stride 1) whose output only the next DEPTHWISE_CONV_2D reads, fused: the
+ * depthwise layer runs one output row at a time on the per-pixel path, from a window of the rows of
+ * the pointwise output it needs (k_h dilated rows, computed as they come into the window), so the
+ * pointwise output tensor never exists. Scratch: the window (rows x in_w x in_c of the depthwise
+ * layer), tm_conv_scratch(pw), the per-pixel path's zero-point row — each rounded up to 4. */
+void tm_pw_dw_s8(const tm_conv_t *pw, const tm_dwconv_t *dw, const int8_t *in, int8_t *out, int8_t *scratch);
 void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out);
 void tm_avgpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);
 void tm_maxpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);

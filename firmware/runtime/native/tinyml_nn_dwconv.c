@@ -472,3 +472,37 @@ void tm_dwconv_s8(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int8_t *s
     }
   }
 }
+
+static size_t align4(size_t n) { return (n + 3u) & ~(size_t)3u; }
+
+void tm_pw_dw_s8(const tm_conv_t *pw, const tm_dwconv_t *dw, const int8_t *in, int8_t *out, int8_t *scratch) {
+  const int span = (dw->k_h - 1) * dw->dil_h + 1; /* pointwise rows one depthwise output row reads */
+  const size_t row = (size_t)dw->in_w * dw->in_c, in_row = (size_t)pw->in_w * pw->in_c;
+  int8_t *window = scratch;
+  int8_t *pw_scratch = window + align4((size_t)span * row);
+  int8_t *dw_scratch = pw_scratch + align4(tm_conv_scratch(pw));
+  tm_conv_t band = *pw;
+  tm_dwconv_t one = *dw;
+  one.planar = 0u;
+  one.out_h = 1u;
+  int lo = 0, hi = 0; /* the window holds pointwise rows [lo, hi) */
+  for (int v = 0; v < dw->out_h; ++v) {
+    const int first = v * dw->stride_h - dw->pad_top; /* the rows output row v reads: [first, first + span) */
+    const int need_lo = first > 0 ? first : 0;
+    const int need_hi = first + span < dw->in_h ? first + span : dw->in_h;
+    if (need_lo >= hi) {
+      lo = hi = need_lo;
+    } else if (need_lo > lo) {
+      memmove(window, window + (size_t)(need_lo - lo) * row, (size_t)(hi - need_lo) * row);
+      lo = need_lo;
+    }
+    if (need_hi > hi) {
+      band.in_h = band.out_h = (uint16_t)(need_hi - hi);
+      tm_conv_s8(&band, in + (size_t)hi * in_row, window + (size_t)(hi - lo) * row, pw_scratch);
+      hi = need_hi;
+    }
+    one.in_h = (uint16_t)(hi - lo);
+    one.pad_top = (uint8_t)(lo - first);
+    tm_dwconv_s8(&one, window, out + (size_t)v * out_row_bytes(dw), dw_scratch);
+  }
+}

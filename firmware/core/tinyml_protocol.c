@@ -21,11 +21,23 @@
 static char g_cmd[TM_CMD_MAX + 1];
 static size_t g_cmd_len;
 static int g_cmd_overflow;
+#if defined(TM_RUNNER_INPUT_PERSISTS) && !defined(TM_HAS_FRONTEND)
+/* The runtime keeps its input in a buffer of its own that inferences never overwrite: `db load`
+ * writes straight into it, and nothing is copied before an inference. */
+static int8_t *db_bytes(void) {
+  size_t n;
+  return tm_runner_input(&n);
+}
+#define g_db (db_bytes())
+#define TM_DB_CAPACITY ((size_t)TM_INPUT_BYTES)
+#else
 static union {
   int8_t bytes[TM_DB_BYTES];
   int16_t pcm[(TM_DB_BYTES + 1u) / 2u]; /* aligned for the front end */
 } g_db_store;
 #define g_db g_db_store.bytes
+#define TM_DB_CAPACITY sizeof g_db_store.bytes
+#endif
 static size_t g_db_size;
 static size_t g_db_pos;
 static int g_runner_status = -1;
@@ -220,7 +232,7 @@ static void load_input(int8_t *input, size_t in_len, uint64_t *frontend_ticks) {
   }
 #endif
   (void)frontend_ticks;
-  memcpy(input, g_db, in_len < g_db_pos ? in_len : g_db_pos);
+  if (input != g_db) memcpy(input, g_db, in_len < g_db_pos ? in_len : g_db_pos);
 }
 
 static void cmd_infer(char **cursor) {
@@ -286,11 +298,11 @@ static void cmd_db(char **cursor) {
     long n = tm_parse_count(tm_next_token(cursor));
     if (n <= 0) {
       tm_puts("e-[Command 'db load' must be >0 bytes]\r\n");
-    } else if ((size_t)n > sizeof g_db) {
+    } else if ((size_t)n > TM_DB_CAPACITY) {
       tm_puts("e-[db load: ");
       tm_put_u64((uint64_t)n);
       tm_puts(" bytes exceed the input tensor (");
-      tm_put_u64(sizeof g_db);
+      tm_put_u64(TM_DB_CAPACITY);
       tm_puts(")]\r\n");
     } else {
       g_db_size = (size_t)n;

@@ -86,9 +86,14 @@ class _Call:
     fused_slots: tuple[int, ...]  # the other layers it runs (their ticks: 0)
 
 
+def _where(t: int, plan: MemoryPlan) -> str:
+    """A tensor's address: in the input buffer (TM_IN) or the arena."""
+    return "TM_IN" if t in plan.external else f"TM_A({plan.tensor_offsets[t]})"
+
+
 def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
-    src = [f"TM_A({plan.tensor_offsets[t]})" for t in step.inputs]
-    dst = f"TM_A({plan.tensor_offsets[step.output]})"
+    src = [_where(t, plan) for t in step.inputs]
+    dst = _where(step.output, plan)
     if step.kind == CONV_ADD:
         conv, add = step.layers
         return (f"tm_conv_add_s8(&L{conv.index}, &L{add.index}, {int(step.conv_is_in1)}, {src[0]}, {src[1]}, {dst}, "
@@ -133,7 +138,8 @@ def build_native(model: TfliteModel, name: str, source_name: str, where: str = "
     macs = sum(layer.macs for layer in layers)
     ctx = dict(name=name, source_name=source_name, sha256=hashlib.sha256(model.data).hexdigest(), layers=layers,
                plan=plan, arrays=arrays, structs=structs, calls=_calls(steps, layers, plan, model),
-               input=model.input_tensors[0], output=model.output_tensors[0], macs=macs)
+               input=model.input_tensors[0], output=model.output_tensors[0], macs=macs,
+               output_at=_where(model.outputs[0], plan))
     sources = {"model.h": render("native/model.h.j2", **ctx), "model.c": render("native/model.c.j2", **ctx)}
     const_bytes = sum(v.nbytes for layer in layers for _, v in layer.arrays.values())
     return NativeModel(tuple(layers), tuple(steps), plan, sources, const_bytes, macs)

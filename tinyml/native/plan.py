@@ -5,8 +5,12 @@ Planned over the schedule's kernel calls (``fuse.py``: a convolution fused with 
 one call, and its output tensor gets no buffer). In place: a kernel that allows it writes its output
 over its first input (for ADD, either input; a fused convolution + ADD, the residual) when nothing
 later reads that input, no other input of the call shares its buffer, and it is not the model input
-(``infer N`` runs the same input N times). Buffers are packed by a first-fit placement tried in several orders (TFLM's
-largest-first among them), keeping the smallest arena.
+(``infer N`` runs the same input N times).
+
+The model input (and any view of it) lives outside the arena, in a buffer of its own that the
+firmware's protocol loads straight into (no copy of every input into the arena): ``external``.
+Buffers are packed by a first-fit placement tried in several orders (TFLM's largest-first among
+them), keeping the smallest arena.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ def _align(n: int) -> int:
 @dataclass(frozen=True)
 class MemoryPlan:
     arena_bytes: int
-    tensor_offsets: dict[int, int]  # activation tensor -> arena offset
+    tensor_offsets: dict[int, int]  # activation tensor -> arena offset (all but the external ones)
     scratch_offsets: dict[int, int]  # step index -> offset of its scratch (steps that need one)
     scratch_bytes: dict[int, int]
     in_place: dict[int, bool]  # layer index -> writes over its input (a fused call: its last layer)
     tensor_bytes: int  # sum of all activation buffers if nothing were shared (for the report)
+    external: frozenset[int] = frozenset()  # the model input and its views: in the input buffer, not the arena
 
 
 class _Groups:
@@ -102,7 +107,8 @@ def plan_memory(model: TfliteModel, steps: list[Step], allow_in_place: bool = Tr
         first[r] = min(first.get(r, pos), pos)
         last[r] = max(last.get(r, pos), pos)
 
-    roots = sorted(size)
+    outside = {groups.find(t) for t in model.inputs}
+    roots = sorted(r for r in size if r not in outside)
     buffers = [Buffer(_align(size[r]), first.get(r, 0), max(last.get(r, 0), first.get(r, 0))) for r in roots]
     scratch_layers = []
     for pos, step in enumerate(steps):
@@ -114,8 +120,9 @@ def plan_memory(model: TfliteModel, steps: list[Step], allow_in_place: bool = Tr
     root_offset = dict(zip(roots, offsets[: len(roots)], strict=True))
     scratch_offsets = dict(zip(scratch_layers, offsets[len(roots) :], strict=True))
     scratch_bytes = {i: b.size for i, b in zip(scratch_layers, buffers[len(roots) :], strict=True)}
-    return MemoryPlan(arena, {t: root_offset[groups.find(t)] for t in sizes}, scratch_offsets, scratch_bytes,
-                      in_place, sum(_align(n) for n in sizes.values()))
+    external = frozenset(t for t in sizes if groups.find(t) in outside)
+    return MemoryPlan(arena, {t: root_offset[groups.find(t)] for t in sizes if t not in external}, scratch_offsets,
+                      scratch_bytes, in_place, sum(_align(n) for n in sizes.values()), external)
 
 
 def _best_plan(buffers: list[Buffer]) -> tuple[int, list[int]]:

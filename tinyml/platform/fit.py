@@ -45,7 +45,7 @@ class MemoryNeed:
     runtime: str
     flash_bytes: int  # the model as the runtime stores it
     arena_bytes: int  # the arena as the firmware allocates it
-    input_bytes: int  # the protocol's copy of one input (+ the audio front end's memory, if any)
+    input_bytes: int  # the protocol's copy of one input (+ the audio front end's memory and, native, the input)
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,10 @@ def place(board: Board, model: TfliteModel, runtime: str, *, weights: str = "aut
     if weights not in WEIGHT_LAYOUTS:
         raise TinymlError(f"unknown weight layout '{weights}'; choose one of: {', '.join(WEIGHT_LAYOUTS)}")
     native = build_native(model, name, source_name, where, wide_weights=weights != "int8")
+    # The native input has a buffer of its own beside the arena: the protocol's load buffer (input_bytes)
+    # itself, or one more beside a front end's raw-clip buffer.
+    if front_end is not None:
+        input_bytes += model.input_tensors[0].elements
     need = MemoryNeed(runtime, native.flash_estimate + front_flash, native.plan.arena_bytes, input_bytes)
     verdict = fit(board, need)
     if weights == "auto" and verdict.flash_needed > verdict.flash_budget:

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from tinyml.native.lower import Layer
 from tinyml.tflite.model import TfliteModel
 
-ALIGNMENT = 4
+ALIGNMENT = 4  # every buffer and scratch part starts 4-aligned (the kernels load words)
 
 
-def _align(n: int) -> int:
+def align(n: int) -> int:
     return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
@@ -75,7 +75,7 @@ def _conv_add(conv: Layer, add: Layer) -> Step | None:
     if not (conv.kind == "conv" and add.kind == "add" and len(set(add.inputs)) == 2):
         return None
     residual = add.inputs[1] if add.inputs[0] == conv.output else add.inputs[0]
-    scratch = _align(conv.scratch) + _align(2 * int(conv.fields["out_c"]))  # + the pair buffer
+    scratch = align(conv.scratch) + align(2 * int(conv.fields["out_c"]))  # + the pair buffer
     return Step((conv, add), CONV_ADD, (conv.inputs[0], residual), add.output, (residual,), scratch, scratch)
 
 
@@ -88,7 +88,7 @@ def _pw_dw(pw: Layer, dw: Layer) -> Step | None:
     d = dw.fields
     window = ((d["k_h"] - 1) * d["dil_h"] + 1) * d["in_w"] * d["in_c"]
     zp_row = d["in_c"]  # tm_dwconv_scratch on the per-pixel path, not in place
-    scratch = _align(window) + _align(pw.scratch) + _align(zp_row)
+    scratch = align(window) + align(pw.scratch) + align(zp_row)
     return Step((pw, dw), PW_DW, pw.inputs, dw.output, (), scratch, scratch)
 
 

@@ -18,14 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinyml.mcunet.planner import Buffer, greedy_plan
-from tinyml.native.fuse import Step
+from tinyml.native.fuse import Step, align
 from tinyml.tflite.model import TfliteModel
-
-ALIGNMENT = 4
-
-
-def _align(n: int) -> int:
-    return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
 @dataclass(frozen=True)
@@ -109,20 +103,20 @@ def plan_memory(model: TfliteModel, steps: list[Step], allow_in_place: bool = Tr
 
     outside = {groups.find(t) for t in model.inputs}
     roots = sorted(r for r in size if r not in outside)
-    buffers = [Buffer(_align(size[r]), first.get(r, 0), max(last.get(r, 0), first.get(r, 0))) for r in roots]
+    buffers = [Buffer(align(size[r]), first.get(r, 0), max(last.get(r, 0), first.get(r, 0))) for r in roots]
     scratch_layers = []
     for pos, step in enumerate(steps):
         need = step.scratch_in_place if in_place[step.layers[-1].index] else step.scratch
         if need:
             scratch_layers.append(step.index)
-            buffers.append(Buffer(_align(need), pos, pos))
+            buffers.append(Buffer(align(need), pos, pos))
     arena, offsets = _best_plan(buffers)
     root_offset = dict(zip(roots, offsets[: len(roots)], strict=True))
     scratch_offsets = dict(zip(scratch_layers, offsets[len(roots) :], strict=True))
     scratch_bytes = {i: b.size for i, b in zip(scratch_layers, buffers[len(roots) :], strict=True)}
     external = frozenset(t for t in sizes if groups.find(t) in outside)
     return MemoryPlan(arena, {t: root_offset[groups.find(t)] for t in sizes if t not in external}, scratch_offsets,
-                      scratch_bytes, in_place, sum(_align(n) for n in sizes.values()), external)
+                      scratch_bytes, in_place, sum(align(n) for n in sizes.values()), external)
 
 
 def _best_plan(buffers: list[Buffer]) -> tuple[int, list[int]]:

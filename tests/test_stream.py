@@ -31,7 +31,7 @@ TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
 # The session's model is small (20 epochs on 80 clips a word of five engines' voices, ~0.47 accurate):
 # a lower threshold than the default so it reports detections; benchmarks/kws_stream.py measures the
 # default recipe.
-DETECT = DetectConfig(threshold=0.3)
+DETECT = DetectConfig(threshold=0.2)
 needs_qemu = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                                 reason="needs gcc-arm-none-eabi and qemu-system-arm (scripts/bootstrap.sh)")
 

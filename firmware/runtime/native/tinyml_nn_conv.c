@@ -405,7 +405,7 @@ static void conv_pair(const tm_conv_t *p, const int16_t *x, int8_t *out0, int8_t
 static void conv_pixels(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch, const tm_add_t *add,
                         int conv_is_in1, const int8_t *residual) {
   int16_t *x = (int16_t *)(void *)scratch;
-  int8_t *pair = scratch + ((tm_conv_scratch(p) + 3u) & ~(size_t)3u);
+  int8_t *pair = scratch + tm_align4(tm_conv_scratch(p));
   const int pointwise = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
                         p->pad_top == 0 && p->pad_left == 0 && (p->in_c & 3) == 0;
   const int pixels = p->out_h * p->out_w;

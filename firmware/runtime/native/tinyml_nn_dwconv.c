@@ -11,7 +11,7 @@
 
 #define TM_MAX_TAPS 64
 
-static size_t zp_row_bytes(const tm_dwconv_t *p) { return ((size_t)p->in_c + 3u) & ~(size_t)3u; }
+static size_t zp_row_bytes(const tm_dwconv_t *p) { return tm_align4(p->in_c); }
 static size_t out_row_bytes(const tm_dwconv_t *p) { return (size_t)p->out_w * p->out_c; }
 
 size_t tm_dwconv_scratch(const tm_dwconv_t *p, int in_place) {
@@ -473,14 +473,12 @@ void tm_dwconv_s8(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int8_t *s
   }
 }
 
-static size_t align4(size_t n) { return (n + 3u) & ~(size_t)3u; }
-
 void tm_pw_dw_s8(const tm_conv_t *pw, const tm_dwconv_t *dw, const int8_t *in, int8_t *out, int8_t *scratch) {
   const int span = (dw->k_h - 1) * dw->dil_h + 1; /* pointwise rows one depthwise output row reads */
   const size_t row = (size_t)dw->in_w * dw->in_c, in_row = (size_t)pw->in_w * pw->in_c;
   int8_t *window = scratch;
-  int8_t *pw_scratch = window + align4((size_t)span * row);
-  int8_t *dw_scratch = pw_scratch + align4(tm_conv_scratch(pw));
+  int8_t *pw_scratch = window + tm_align4((size_t)span * row);
+  int8_t *dw_scratch = pw_scratch + tm_align4(tm_conv_scratch(pw));
   tm_conv_t band = *pw;
   tm_dwconv_t one = *dw;
   one.planar = 0u;

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* n rounded up to a multiple of 4 (scratch parts start word-aligned). */
+static inline size_t tm_align4(size_t n) { return (n + 3u) & ~(size_t)3u; }
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define TM_USE_DSP 1
 static inline uint32_t tm_sxtb16(uint32_t x) {

@@ -16,6 +16,7 @@ import pytest
 from tinyml.boards import get_board
 from tinyml.errors import UnsupportedOpError
 from tinyml.generate.project import generate
+from tinyml.native import emit
 from tinyml.native.emit import build_native
 from tinyml.native.lower import lower
 from tinyml.tflite.interpreters import TflmRunner, tflm_arena_size
@@ -81,8 +82,14 @@ def test_reference_architectures_are_bit_exact_with_tflm(name: str, tmp_path: Pa
     assert distinct >= 50, f"{name}: only {distinct} distinct outputs for 100 inputs — the comparison proves little"
 
 
+def fuse_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fusable pair runs fused, not only those that lower the arena (band_edges' edge cases)."""
+    monkeypatch.setattr(emit, "UNDO_UNNEEDED_FUSIONS", False)
+
+
 @pytest.mark.parametrize("name", sorted(refs.EDGE_MODELS))
-def test_kernel_edge_cases_are_bit_exact_with_tflm(name: str, tmp_path: Path) -> None:
+def test_kernel_edge_cases_are_bit_exact_with_tflm(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fuse_everything(monkeypatch)
     ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=200)
     assert np.array_equal(ours, ref), f"{name}: {(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
 
@@ -137,7 +144,8 @@ def test_residual_adds_fuse_into_their_convolution_and_go_in_place_only_where_le
     assert {"pack" in s.layers[0].arrays for s in fused_steps} == {True, False}  # both convolution paths
 
 
-def test_pointwise_layers_fuse_into_the_depthwise_layer_after_them_where_that_shrinks_the_arena() -> None:
+def test_pointwise_layers_fuse_into_the_depthwise_layer_after_them_where_that_shrinks_the_arena(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The expanding pointwise outputs never exist: VWW's 48x48x16 (36.9 KB) before its stride-2
     depthwise layer; band_edges' chains all fuse; DS-CNN, whose pointwise and depthwise layers run
     in place, keeps its layers apart (fusing would not shrink its arena)."""
@@ -145,6 +153,12 @@ def test_pointwise_layers_fuse_into_the_depthwise_layer_after_them_where_that_sh
     fused, separate = build_native(vww, "m", "x"), build_native(vww, "m", "x", fusions=((),))
     assert [s.kind for s in fused.steps].count("pw_dw") >= 1
     assert fused.plan.arena_bytes <= separate.plan.arena_bytes - 8 * 1024  # the peak moves to the first conv
+    # a fusion that does not lower the peak is undone (it gives up the planar depthwise path)...
+    fuse_everything(monkeypatch)
+    everywhere = build_native(vww, "m", "x")
+    assert [s.kind for s in fused.steps].count("pw_dw") < [s.kind for s in everywhere.steps].count("pw_dw")
+    assert fused.plan.arena_bytes <= everywhere.plan.arena_bytes
+    # ...and band_edges, fused everywhere for its edge cases, runs every chain through the fused kernel
     edges = build_native(parse_model(_model_bytes("band_edges")), "m", "x")
     assert [s.kind for s in edges.steps] == ["pw_dw"] * 5 + ["conv"]
 
@@ -156,6 +170,7 @@ def test_pointwise_into_depthwise_takes_planar_layers_per_pixel(tmp_path: Path,
     import tinyml.native.plane as planes
 
     monkeypatch.setattr(planes, "PLANAR_MIN_PIXELS", 0)
+    fuse_everything(monkeypatch)
     model = parse_model(_model_bytes("band_edges"))
     planar = [ly for s in build_native(model, "m", "x").steps for ly in s.layers
               if s.kind == "pw_dw" and ly.kind == "dwconv" and ly.fields["planar"]]

@@ -19,7 +19,7 @@ from tinyml.tflite.interpreters import TflmRunner
 from tinyml.tflite.model import load_model
 from tinyml.train.rundir import RunDir
 
-from .test_native import _inputs, _model_bytes, _write
+from .test_native import _inputs, _model_bytes, _write, fuse_everything
 
 pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                                 reason="needs gcc-arm-none-eabi and qemu-system-arm (scripts/bootstrap.sh)")
@@ -60,7 +60,9 @@ def test_dscnn_firmware_is_bit_exact_on_the_emulated_stm32(trained_run: Path, tm
                                                ("band_edges", "auto"),
                                                ("packed_depths", "auto"), ("packed_depths", "int8"),
                                                ("mcunet", "int8")])
-def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str, tmp_path: Path) -> None:
+def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    fuse_everything(monkeypatch)
     ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes(name)), tmp_path, n=8, weights=weights)
     assert np.array_equal(ours, ref), f"{name}: {(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
 

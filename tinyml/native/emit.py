@@ -24,6 +24,9 @@ VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 6}
 # The fusions tried (fuse.py), in order of preference at equal arenas: residual adds cost no cycles,
 # pointwise-into-depthwise gives up the planar depthwise path.
 FUSION_CHOICES: tuple[tuple[str, ...], ...] = ((CONV_ADD,), (), (CONV_ADD, PW_DW), (PW_DW,))
+# Undo each pointwise-into-depthwise fusion that does not lower the arena (tests turn it off to run
+# every fusable pair of an edge model through the fused kernel).
+UNDO_UNNEEDED_FUSIONS = True
 RUNTIME_FLASH_BYTES = 6 * 1024  # kernels + invoke glue on Cortex-M4 at -O2 (measured: see benchmarks/native.py)
 
 
@@ -118,19 +121,37 @@ def _calls(steps: list[Step], layers: list[Layer], plan: MemoryPlan, model: Tfli
             for step in steps]
 
 
+def _smallest(model: TfliteModel, steps: list[Step], allow_in_place: bool) -> tuple[list[Step], MemoryPlan]:
+    """The schedule's smaller plan: in place or not (in-place groups can pack worse than separate
+    buffers: long-lived merged tensors); ties keep in place."""
+    plans = [plan_memory(model, steps, in_place) for in_place in ((True, False) if allow_in_place else (False,))]
+    return steps, min(plans, key=lambda plan: plan.arena_bytes)
+
+
+def _undo_costly_fusions(model: TfliteModel, layers: list[Layer], steps: list[Step], plan: MemoryPlan,
+                         allow_in_place: bool) -> tuple[list[Step], MemoryPlan]:
+    """Run each pointwise-into-depthwise pair as two calls again where the arena stays as small: the
+    fused call gives up the planar depthwise path, so it is kept only where it lowers the peak."""
+    kinds = tuple(sorted({step.kind for step in steps if step.kind in (CONV_ADD, PW_DW)}))
+    separate: frozenset[int] = frozenset()
+    for step in [s for s in steps if s.kind == PW_DW]:
+        option = _smallest(model, schedule(model, layers, kinds, separate | {step.index}), allow_in_place)
+        if option[1].arena_bytes <= plan.arena_bytes:
+            separate |= {step.index}
+            steps, plan = option
+    return steps, plan
+
+
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
                  allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True,
                  fusions: tuple[tuple[str, ...], ...] = FUSION_CHOICES) -> NativeModel:
     layers = lower(model, where, wide_weights)
-    # The smallest arena of: each choice of fusions (a fused call's scratch can cost more than it
-    # saves), in place or not (in-place groups can pack worse than separate buffers: long-lived merged
-    # tensors); ties keep the first.
-    options = []
-    for kinds in fusions:
-        steps = schedule(model, layers, kinds)
-        for in_place in (True, False) if allow_in_place else (False,):
-            options.append((steps, plan_memory(model, steps, in_place)))
-    steps, plan = min(options, key=lambda option: option[1].arena_bytes)
+    # The smallest arena of each choice of fusions (a fused call's scratch can cost more than it
+    # saves); ties keep the first.
+    steps, plan = min((_smallest(model, schedule(model, layers, kinds), allow_in_place) for kinds in fusions),
+                      key=lambda option: option[1].arena_bytes)
+    if UNDO_UNNEEDED_FUSIONS:
+        steps, plan = _undo_costly_fusions(model, layers, steps, plan, allow_in_place)
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
               for layer in layers}
     structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}

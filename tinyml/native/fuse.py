@@ -15,7 +15,9 @@ computes one output row at a time from a window of the rows it needs (its per-pi
 planar one wants whole channels). The pointwise output — an expanding layer's, the largest tensor
 of a MobileNet block before a stride-2 depthwise layer — never exists.
 
-Which fusions a model gets is chosen by arena (``emit.py``): each can cost more scratch than it saves.
+Which fusions a model gets is chosen by arena (``emit.py``): each can cost more scratch than it
+saves, and a pointwise-into-depthwise fusion that does not lower the arena is undone (it costs
+cycles: the planar depthwise path).
 """
 
 from __future__ import annotations
@@ -92,15 +94,18 @@ def _pw_dw(pw: Layer, dw: Layer) -> Step | None:
     return Step((pw, dw), PW_DW, pw.inputs, dw.output, (), scratch, scratch)
 
 
-def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] = FUSIONS) -> list[Step]:
-    """The kernel calls in order, with the ``fusions`` named (none: one call per layer)."""
+def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] = FUSIONS,
+             separate: frozenset[int] = frozenset()) -> list[Step]:
+    """The kernel calls in order, with the ``fusions`` named (none: one call per layer), except for
+    the layers in ``separate`` (operator indices), which always run alone."""
     readers = Counter(t for layer in layers for t in layer.inputs)
     makers = {CONV_ADD: _conv_add, PW_DW: _pw_dw}
     steps: list[Step] = []
     i = 0
     while i < len(layers):
         fused = None
-        if i + 1 < len(layers) and _only_reader(layers[i], layers[i + 1], readers, model):
+        if (i + 1 < len(layers) and layers[i].index not in separate
+                and _only_reader(layers[i], layers[i + 1], readers, model)):
             fused = next((step for kind in fusions if (step := makers[kind](layers[i], layers[i + 1])) is not None),
                          None)
         steps.append(fused or single(layers[i]))

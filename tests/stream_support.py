@@ -99,6 +99,31 @@ def held_out_clips(root: Path, split: str = "testing") -> dict[str, list[Path]]:
     return by_word
 
 
+def clips_heard(clips: dict[str, list[Path]], model: Path, labels: tuple[str, ...],
+                min_p: float = 0.4) -> dict[str, list[Path]]:
+    """The clips the model classifies right on their own, with probability ``min_p`` at least (a
+    keyword as itself, another word as ``_unknown_``; TFLM host interpreter): a test track made of
+    them has detections that do not hang on how well the session's small model happened to train.
+    Words left with none are left out."""
+    m = load_model(model)
+    iq, oq = m.input_tensors[0].quant, m.output_tensors[0].quant
+    runner = TflmRunner(m.data)
+    heard: dict[str, list[Path]] = {}
+    for word, paths in sorted(clips.items()):
+        if word.startswith("_"):
+            continue
+        pcm = np.stack([np.round(np.clip(read_wav(path).samples[: features.CLIP_SAMPLES], -1, 32767 / 32768) * 32768)
+                        .astype(np.int16) for path in paths])
+        x = quantize_input(features.pcm_features(pcm), iq.scale[0], iq.zero_point[0])
+        out = runner.run(x).reshape(len(paths), -1)
+        want = labels.index(word) if word in labels else labels.index("_unknown_")
+        p_want = (out[:, want].astype(np.int32) - oq.zero_point[0]) * oq.scale[0]
+        sure = (out.argmax(axis=1) == want) & (p_want >= min_p)
+        if kept := [path for path, ok in zip(paths, sure, strict=True) if ok]:
+            heard[word] = kept
+    return heard
+
+
 def make_track(clips: dict[str, list[Path]], keywords: tuple[str, ...], seconds: int, seed: int,
                unknown_words: tuple[str, ...] = ()) -> tuple[np.ndarray, list[Spoken]]:
     """``seconds`` of audio: a word every 1.5-2 s (keywords; every third an unknown word when

@@ -15,7 +15,6 @@ import pytest
 
 from tinyml.boards import get_board
 from tinyml.cli.main import main
-from tinyml.datasets.speech_commands import KEYWORDS
 from tinyml.device import protocol as p
 from tinyml.device.session import Session
 from tinyml.generate.project import generate
@@ -23,8 +22,8 @@ from tinyml.measure.listen import listen_microphone
 from tinyml.platform import build_project
 from tinyml.train.rundir import RunDir
 
-from .stream_support import PipeTarget, build_host_firmware, held_out_clips, make_track, reference_detections
-from .test_stream import DETECT, TINY, _labels
+from .stream_support import PipeTarget, build_host_firmware, reference_detections
+from .test_stream import DETECT, TINY, _labels, heard_track
 
 MIC_BOARDS = {"nano33ble_sense": "tinyml_mic_pdm_arduino.cpp", "esp32-s3-eye": "tinyml_mic_i2s_esp_idf.c"}
 
@@ -38,10 +37,9 @@ def mic_firmware(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def recording(synth_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
-    clips = held_out_clips(synth_dataset)
-    unknown = tuple(w for w in clips if w not in KEYWORDS and not w.startswith("_"))
-    pcm, _ = make_track(clips, KEYWORDS, 30, seed=5, unknown_words=unknown)
+def recording(synth_dataset: Path, trained_run: Path, tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[Path, np.ndarray]:
+    pcm, _ = heard_track(synth_dataset, trained_run, 30, seed=5)
     path = tmp_path_factory.mktemp("mic") / "room.pcm"
     path.write_bytes(pcm.astype("<i2").tobytes())
     return path, pcm

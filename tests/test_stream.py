@@ -25,13 +25,22 @@ from tinyml.measure.listen import wav_pcm
 from tinyml.platform import build_project
 from tinyml.train.rundir import RunDir
 
-from .stream_support import PipeTarget, build_host_firmware, held_out_clips, make_track, reference_detections, score
+from .stream_support import (
+    PipeTarget,
+    build_host_firmware,
+    clips_heard,
+    held_out_clips,
+    make_track,
+    reference_detections,
+    score,
+)
 
 TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
-# The session's model is small (20 epochs on 80 clips a word of five engines' voices, ~0.47 accurate):
-# a lower threshold than the default so it reports detections; benchmarks/kws_stream.py measures the
-# default recipe.
-DETECT = DetectConfig(threshold=0.2)
+# The session's model is small (20 epochs on 80 clips a word of five engines' voices, ~0.47 accurate,
+# and it differs run to run): the tracks are made of the held-out clips it classifies right on their
+# own (``clips_heard``), and a lower threshold than the default; benchmarks/kws_stream.py measures
+# the default recipe on all held-out voices.
+DETECT = DetectConfig(threshold=0.3)
 needs_qemu = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                                 reason="needs gcc-arm-none-eabi and qemu-system-arm (scripts/bootstrap.sh)")
 
@@ -48,17 +57,24 @@ def host_firmware(project: Path) -> Path:
     return build_host_firmware(project, project.parent / "firmware_host")
 
 
-@pytest.fixture(scope="module")
-def track(synth_dataset: Path) -> tuple[np.ndarray, list]:
-    clips = held_out_clips(synth_dataset)
-    unknown = tuple(w for w in clips if w not in KEYWORDS and not w.startswith("_"))
-    return make_track(clips, KEYWORDS, 60, seed=11, unknown_words=unknown)
-
-
 def _labels(run: Path) -> tuple[str, ...]:
     import json
 
     return tuple(json.loads((run / "run.json").read_text())["labels"])
+
+
+def heard_track(synth_dataset: Path, trained_run: Path, seconds: int, seed: int) -> tuple[np.ndarray, list]:
+    """A track of the held-out clips the session's model classifies right on their own."""
+    clips = clips_heard(held_out_clips(synth_dataset), RunDir(trained_run).int8_model, _labels(trained_run))
+    keywords = tuple(k for k in KEYWORDS if k in clips)
+    assert len(keywords) >= 2, f"the session's model is sure of too few keywords to test with: {keywords}"
+    unknown = tuple(w for w in clips if w not in KEYWORDS)
+    return make_track(clips, keywords, seconds, seed=seed, unknown_words=unknown)
+
+
+@pytest.fixture(scope="module")
+def track(synth_dataset: Path, trained_run: Path) -> tuple[np.ndarray, list]:
+    return heard_track(synth_dataset, trained_run, 60, seed=11)
 
 
 def test_host_firmware_streams_like_the_python_reference(host_firmware: Path, track: tuple[np.ndarray, list],

@@ -140,6 +140,9 @@ void tm_conv_s8(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scrat
 /* in == out is allowed when the generator proved it legal (1x1, stride 1, out_c <= in_c; or
  * depthwise stride 1 with equal shapes) — scratch then holds the rows not yet written back. */
 void tm_dwconv_s8(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int8_t *scratch);
+/* Its planar path (tinyml_nn_plane.c), for the layers the generator marks planar. */
+size_t tm_dwconv_plane_scratch(const tm_dwconv_t *p);
+void tm_dwconv_planar(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int16_t *plane);
 /* A pointwise CONV_2D (1x1, stride 1) whose output only the next DEPTHWISE_CONV_2D reads, fused: the
  * depthwise layer runs one output row at a time on the per-pixel path, from a window of the rows of
  * the pointwise output it needs (k_h dilated rows, computed as they come into the window), so the

@@ -128,7 +128,7 @@ def _smallest(model: TfliteModel, steps: list[Step], allow_in_place: bool) -> tu
     return steps, min(plans, key=lambda plan: plan.arena_bytes)
 
 
-def _undo_costly_fusions(model: TfliteModel, layers: list[Layer], steps: list[Step], plan: MemoryPlan,
+def _undo_unneeded_fusions(model: TfliteModel, layers: list[Layer], steps: list[Step], plan: MemoryPlan,
                          allow_in_place: bool) -> tuple[list[Step], MemoryPlan]:
     """Run each pointwise-into-depthwise pair as two calls again where the arena stays as small: the
     fused call gives up the planar depthwise path, so it is kept only where it lowers the peak."""
@@ -151,7 +151,7 @@ def build_native(model: TfliteModel, name: str, source_name: str, where: str = "
     steps, plan = min((_smallest(model, schedule(model, layers, kinds), allow_in_place) for kinds in fusions),
                       key=lambda option: option[1].arena_bytes)
     if UNDO_UNNEEDED_FUSIONS:
-        steps, plan = _undo_costly_fusions(model, layers, steps, plan, allow_in_place)
+        steps, plan = _undo_unneeded_fusions(model, layers, steps, plan, allow_in_place)
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
               for layer in layers}
     structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}

@@ -58,7 +58,7 @@ def test_every_engine_speaks_at_the_asked_rate_and_pitch() -> None:
 
 
 def test_rhvoice_library_speaks_sample_for_sample_as_rhvoice_test_from_parallel_threads(tmp_path: Path) -> None:
-    """The ctypes binding (structures, rate/pitch mapping, per-thread engines) against RHVoice's own tool."""
+    """The ctypes binding (structures, rate/pitch mapping, threads taking turns) against RHVoice's own tool."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np

@@ -5,15 +5,15 @@ the library keeps its engines with their voices loaded, and a word then takes ~0
 The samples equal ``RHVoice-test``'s for the same voice, rate and pitch (``relative_rate`` and
 ``relative_pitch`` are what its ``-r``/``-t`` percentages set).
 
-The structures mirror ``RHVoice.h`` (RHVoice 1.8, ABI 5). ctypes releases the GIL during
-``RHVoice_speak``, so synthesis threads run in parallel, each on an engine of its own taken from a
-pool of idle engines (as many as threads ever spoke at once; the voices stay loaded).
+The structures mirror ``RHVoice.h`` (RHVoice 1.8, ABI 5). Synthesis threads take turns on one
+engine: with an engine per thread, speaking from several threads at once gave, rarely, audio that
+differed from ``RHVoice-test``'s (a word 199 samples shorter) or none at all — the library is not
+safe to run concurrently. A word takes ~0.02 s, so the other engines' threads hardly wait.
 """
 
 from __future__ import annotations
 
 import ctypes
-import queue
 import threading
 from pathlib import Path
 
@@ -54,7 +54,8 @@ class _SynthParams(ctypes.Structure):
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
-_idle: queue.SimpleQueue[_Engine] = queue.SimpleQueue()
+_speaking = threading.Lock()  # one synthesis at a time, in the one engine
+_engine: _Engine | None = None
 
 
 def _library() -> ctypes.CDLL:
@@ -88,8 +89,7 @@ def available() -> bool:
 
 
 class _Engine:
-    """An RHVoice engine (used by one thread at a time); its callbacks collect the samples of the
-    message being spoken."""
+    """The RHVoice engine; its callbacks collect the samples of the message being spoken."""
 
     def __init__(self, lib: ctypes.CDLL) -> None:
         self.lib = lib
@@ -135,17 +135,14 @@ def speak(text: str, voice: str, rate: float = 1.0, pitch: float = 1.0) -> tuple
     """int16 samples and their sample rate for ``text`` in ``voice``; ``rate`` and ``pitch`` are
     factors (``RHVoice-test -r/-t`` in percent). An engine that produced no audio (seen once in a
     long run, not reproducible) is replaced and the utterance tried once more on a fresh one."""
-    try:
-        engine = _idle.get_nowait()
-    except queue.Empty:
-        engine = _Engine(_library())
-    try:
-        spoken = engine.speak(text, voice, rate, pitch)
+    global _engine
+    with _speaking:
+        if _engine is None:
+            _engine = _Engine(_library())
+        spoken = _engine.speak(text, voice, rate, pitch)
         if spoken is None:
-            engine = _Engine(_library())
-            spoken = engine.speak(text, voice, rate, pitch)
-    finally:
-        _idle.put(engine)
+            _engine = _Engine(_library())
+            spoken = _engine.speak(text, voice, rate, pitch)
     if spoken is None:
         raise DatasetError(f"RHVoice produced no audio for '{text}' in voice {voice}; check that the voice "
                            f"is installed ({VOICE_DIR / voice}, `apt-get install rhvoice-english`)")

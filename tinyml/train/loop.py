@@ -1,15 +1,23 @@
 """The epoch loop every trainer shares: cosine learning rate, per-epoch data prepared one epoch
 ahead on a worker thread, inference-mode validation, an atomic checkpoint and state after every
-epoch, and resume from them. Task trainers (KWS, image) supply the data and the model."""
+epoch, and resume from them. Task trainers (KWS, image) supply the data and the model.
+
+Ctrl-C stops training at the next batch boundary, not wherever the signal lands (a
+KeyboardInterrupt raised inside a lock's acquire or a progress bar's update can leave a lock held
+and the process unable to exit); the interrupt is then raised from there. A second Ctrl-C
+interrupts at once."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,11 +99,40 @@ def _save(model: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _progress_callback(bar: Any, task: Any) -> Any:
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """An event Ctrl-C sets (the first one; a second raises KeyboardInterrupt at once). Outside the
+    main thread, or where SIGINT is ignored, nothing is installed."""
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            signal.default_int_handler(signum, frame)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise KeyboardInterrupt
+
+
+def _progress_callback(bar: Any, task: Any, stop: threading.Event) -> Any:
     keras = tfimport.keras()
 
     class Callback(keras.callbacks.Callback):
         def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            if stop.is_set():
+                self.model.stop_training = True
             logs = logs or {}
             bar.update(task, advance=1, status=f"loss {logs.get('loss', float('nan')):.3f} "
                                                f"acc {logs.get('accuracy', float('nan')):.3f}")
@@ -107,17 +144,19 @@ def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: Ep
                  val: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], batch_size: int,
                  learning_rate: float, measured_on: str = "the dataset's validation and test splits") -> TrainResult:
     state = run.read_state() if done else {"epochs_done": 0, "history": []}
-    with console.progress() as bar, ThreadPoolExecutor(max_workers=1) as prefetch:
+    with _stop_on_ctrl_c() as stop, console.progress() as bar, ThreadPoolExecutor(max_workers=1) as prefetch:
         upcoming = prefetch.submit(epoch_data, done) if done < epochs else None
         for epoch in range(done, epochs):
             started = time.perf_counter()
             x, y = upcoming.result()  # type: ignore[union-attr]
+            _check(stop)
             upcoming = prefetch.submit(epoch_data, epoch + 1) if epoch + 1 < epochs else None
             lr = cosine_lr(learning_rate, epoch, epochs)
             model.optimizer.learning_rate.assign(lr)
             task = bar.add_task(f"epoch {epoch + 1}/{epochs}", total=math.ceil(len(y) / batch_size), status="")
             hist = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                             callbacks=[_progress_callback(bar, task)])
+                             callbacks=[_progress_callback(bar, task, stop)])
+            _check(stop)  # the epoch stopped early: not saved, resumed from its start
             val_acc = accuracy(model, *val)
             seconds = time.perf_counter() - started
             entry = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1]),

@@ -99,6 +99,11 @@ def held_out_clips(root: Path, split: str = "testing") -> dict[str, list[Path]]:
     return by_word
 
 
+def pcm16(x: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1) as int16 PCM (what the firmware is streamed)."""
+    return np.round(np.clip(x, -1, 32767 / 32768) * 32768).astype(np.int16)
+
+
 def clips_heard(clips: dict[str, list[Path]], model: Path, labels: tuple[str, ...],
                 min_p: float = 0.4) -> dict[str, list[Path]]:
     """The clips the model classifies right on their own, with probability ``min_p`` at least (a
@@ -112,8 +117,7 @@ def clips_heard(clips: dict[str, list[Path]], model: Path, labels: tuple[str, ..
     for word, paths in sorted(clips.items()):
         if word.startswith("_"):
             continue
-        pcm = np.stack([np.round(np.clip(read_wav(path).samples[: features.CLIP_SAMPLES], -1, 32767 / 32768) * 32768)
-                        .astype(np.int16) for path in paths])
+        pcm = np.stack([pcm16(read_wav(path).samples[: features.CLIP_SAMPLES]) for path in paths])
         x = quantize_input(features.pcm_features(pcm), iq.scale[0], iq.zero_point[0])
         out = runner.run(x).reshape(len(paths), -1)
         want = labels.index(word) if word in labels else labels.index("_unknown_")
@@ -144,7 +148,7 @@ def make_track(clips: dict[str, list[Path]], keywords: tuple[str, ...], seconds:
                            1000 * (at + x.size) / features.SAMPLE_RATE))
         at += x.size + int(rng.uniform(1.0, 1.6) * features.SAMPLE_RATE)
         k += 1
-    return np.round(np.clip(track, -1, 32767 / 32768) * 32768).astype(np.int16), said
+    return pcm16(track), said
 
 
 @dataclass(frozen=True)

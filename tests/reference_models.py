@@ -124,6 +124,23 @@ def band_edges(keras: Any) -> Any:
     return keras.Model(inputs, L.Conv2D(6, 1)(x))
 
 
+def winograd_edges(keras: Any) -> Any:
+    """3x3 stride-1 convolutions on the Winograd path (tm_conv_winograd): 16, 32 and 64 input channels
+    (the Cortex-M kernel's three unrolled loops) and 48 (its portable loop, when a test admits it); odd
+    output sizes (tiles past the bottom and right edges, rows with an odd number of tiles), SAME and
+    VALID, ReLU, a fused residual ADD; the input zero point at an extreme (the padding's value)."""
+    L = keras.layers
+    inputs = keras.Input((9, 7, 16))
+    x = L.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = L.Conv2D(32, 3, padding="valid")(x)
+    x = L.Add()([x, L.Conv2D(32, 3, padding="same")(x)])
+    x = L.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(48, 3, padding="valid", activation="relu")(x)
+    x = L.Conv2D(6, 3, padding="same")(x)
+    x = L.Flatten()(x)
+    return keras.Model(inputs, L.Dense(6)(x))
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
@@ -134,6 +151,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "planar_edges": (planar_edges, (13, 21, 4), -1.0, 1.0),
     "residual_edges": (residual_edges, (7, 9, 6), -1.0, 1.0),
     "band_edges": (band_edges, (13, 11, 4), -1.0, 1.0),
+    "winograd_edges": (winograd_edges, (9, 7, 16), -2.0, -0.01),  # zero point 127
 }
 
 

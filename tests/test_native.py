@@ -114,6 +114,37 @@ def test_packed_fast_path_covers_every_depth_of_the_unrolled_loop() -> None:
     assert dw == [(5, 5)]  # the packed depthwise path beside the 3x3 kernel (DS-CNN, MCUNet)
 
 
+def test_winograd_takes_the_3x3_stride_1_convolutions_it_has_a_loop_for() -> None:
+    """winograd_edges must really reach the Winograd kernel (its bit-exact tests prove nothing
+    otherwise); ResNet-8 takes it on its four stride-1 3x3 convolutions, not the strided ones."""
+    def taken(name: str) -> list[tuple[int, int, int, int]]:  # (in_c, kernel, stride, winograd), sorted
+        layers = lower(parse_model(_model_bytes(name)))
+        return sorted((ly.fields["in_c"], ly.fields["k_h"], ly.fields["stride_h"], ly.fields["winograd"])
+                      for ly in layers if ly.kind == "conv")
+
+    assert taken("winograd_edges") == [(16, 3, 1, 1), (32, 3, 1, 1), (32, 3, 1, 1), (32, 3, 1, 1), (48, 3, 1, 0),
+                                       (64, 3, 1, 1)]
+    assert taken("resnet8") == [(3, 3, 1, 0), (16, 1, 2, 0), (16, 3, 1, 1), (16, 3, 1, 1), (16, 3, 2, 0),
+                                (32, 1, 2, 0), (32, 3, 1, 1), (32, 3, 2, 0), (64, 3, 1, 1)]
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+def test_winograd_is_bit_exact_and_agrees_with_the_direct_path(winograd: bool, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every 3x3 convolution of winograd_edges on the Winograd path (48 input channels too: the portable
+    loop), then none: both bit-exact with TFLM on inputs whose outputs differ."""
+    import tinyml.native.lower as lowering
+    from tinyml.native import winograd as wino
+
+    monkeypatch.setattr(lowering, "WINOGRAD", winograd)
+    monkeypatch.setattr(wino, "FAST_IN_C", (16, 32, 48, 64))
+    layers = lower(parse_model(_model_bytes("winograd_edges")))
+    assert sum(ly.fields.get("winograd", 0) for ly in layers) == (6 if winograd else 0)
+    ours, ref = differential(_write(tmp_path, _model_bytes("winograd_edges")), tmp_path, n=100)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+    assert len({row.tobytes() for row in ref}) > 50
+
+
 @pytest.mark.parametrize("name", ["depthwise_edges", "packed_depths"])
 def test_int8_weight_layout_is_bit_exact_too(name: str, tmp_path: Path) -> None:
     ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=50, weights="int8")
@@ -142,6 +173,18 @@ def test_residual_adds_fuse_into_their_convolution_and_go_in_place_only_where_le
     assert [edges.plan.in_place[s.layers[-1].index] for s in fused_steps] == [False, False, True, False, True]
     assert {s.conv_is_in1 for s in fused_steps} == {True, False}
     assert {"pack" in s.layers[0].arrays for s in fused_steps} == {True, False}  # both convolution paths
+
+
+def test_strided_residual_blocks_run_their_shortcut_first_where_that_lowers_the_arena(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """ResNet-8's second block: with the 1x1 shortcut computed before the 3x3 convolution (fused with
+    the ADD), the block input dies before that convolution runs — whatever order the converter wrote."""
+    model = parse_model(_model_bytes("resnet8"))
+    native = build_native(model, "m", "x")
+    fused = [(s.layers[0].fields["k_h"], s.layers[0].fields["in_c"]) for s in native.steps if s.kind == "conv_add"]
+    assert (3, 32) in fused  # the second block's 3x3 convolution carries the ADD
+    monkeypatch.setattr(emit, "residual_orders", lambda *args: [])
+    assert native.plan.arena_bytes <= build_native(model, "m", "x").plan.arena_bytes
 
 
 def test_pointwise_layers_fuse_into_the_depthwise_layer_after_them_where_that_shrinks_the_arena(

@@ -79,6 +79,18 @@ def test_planar_depthwise_is_bit_exact_on_the_emulated_stm32(tmp_path: Path, mon
     assert len({row.tobytes() for row in ref}) == len(ref)
 
 
+def test_winograd_is_bit_exact_on_the_emulated_stm32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Cortex-M Winograd kernel (SADD16 input transform, the three unrolled SMLAD loops for 16, 32
+    and 64 input channels, the portable loop for 48) on every 3x3 layer of winograd_edges."""
+    from tinyml.native import winograd
+
+    monkeypatch.setattr(winograd, "FAST_IN_C", (16, 32, 48, 64))
+    ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes("winograd_edges")), tmp_path, n=8)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+    assert len({row.tobytes() for row in ref}) == len(ref)
+    assert (tmp_path / "project" / "src" / "model.c").read_text().count(".winograd = 1,") == 6
+
+
 @pytest.mark.parametrize(("name", "mlperf_id"), [("mobilenet_v1_025", "vww01"), ("resnet8", "ic01"),
                                                   ("toyadmos_autoencoder", "ad01")])
 def test_mlperf_models_are_bit_exact_on_the_emulated_stm32(name: str, mlperf_id: str, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinyml.generate.render import render
-from tinyml.native.fuse import CONV_ADD, PW_DW, Step, schedule
+from tinyml.native.fuse import CONV_ADD, PW_DW, Step, residual_orders, schedule
 from tinyml.native.lower import Layer, lower
 from tinyml.native.plan import MemoryPlan, plan_memory
 from tinyml.tflite.model import TfliteModel
@@ -99,6 +99,9 @@ def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
     dst = _where(step.output, plan)
     if step.kind == CONV_ADD:
         conv, add = step.layers
+        if conv.fields["winograd"]:
+            return (f"tm_conv_winograd(&L{conv.index}, {src[0]}, {dst}, TM_A({plan.scratch_offsets[step.index]}), "
+                    f"&L{add.index}, {int(step.conv_is_in1)}, {src[1]})")
         return (f"tm_conv_add_s8(&L{conv.index}, &L{add.index}, {int(step.conv_is_in1)}, {src[0]}, {src[1]}, {dst}, "
                 f"TM_A({plan.scratch_offsets[step.index]}))")
     if step.kind == PW_DW:
@@ -112,6 +115,8 @@ def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
     args = [f"&L{layer.index}", src[0], dst]
     if layer.kind in ("conv", "dwconv"):
         args.append(f"TM_A({plan.scratch_offsets[layer.index]})")
+    if layer.kind == "conv" and layer.fields["winograd"]:
+        return f"tm_conv_winograd({', '.join(args)}, NULL, 0, NULL)"
     return f"{KERNELS[layer.kind]}({', '.join(args)})"
 
 
@@ -142,16 +147,35 @@ def _undo_unneeded_fusions(model: TfliteModel, layers: list[Layer], steps: list[
     return steps, plan
 
 
+def _best(model: TfliteModel, order: list[Layer], fusions: tuple[tuple[str, ...], ...],
+          allow_in_place: bool) -> tuple[list[Step], MemoryPlan]:
+    """The smallest arena of each choice of fusions (a fused call's scratch can cost more than it
+    saves); ties keep the first."""
+    return min((_smallest(model, schedule(model, order, kinds), allow_in_place) for kinds in fusions),
+               key=lambda option: option[1].arena_bytes)
+
+
+def _residual_order(model: TfliteModel, layers: list[Layer], fusions: tuple[tuple[str, ...], ...],
+                    allow_in_place: bool) -> list[Layer]:
+    """Operator order, except where running the other branch of a residual block first lowers the
+    arena (fuse.residual_orders), decided one ADD at a time."""
+    order, arena = layers, _best(model, layers, fusions, allow_in_place)[1].arena_bytes
+    for add in [layer for layer in layers if layer.kind == "add"]:
+        for option in residual_orders(model, order, order.index(add)):
+            option_arena = _best(model, option, fusions, allow_in_place)[1].arena_bytes
+            if option_arena < arena:
+                order, arena = option, option_arena
+    return order
+
+
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
                  allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True,
                  fusions: tuple[tuple[str, ...], ...] = FUSION_CHOICES) -> NativeModel:
     layers = lower(model, where, wide_weights)
-    # The smallest arena of each choice of fusions (a fused call's scratch can cost more than it
-    # saves); ties keep the first.
-    steps, plan = min((_smallest(model, schedule(model, layers, kinds), allow_in_place) for kinds in fusions),
-                      key=lambda option: option[1].arena_bytes)
+    order = _residual_order(model, layers, fusions, allow_in_place)
+    steps, plan = _best(model, order, fusions, allow_in_place)
     if UNDO_UNNEEDED_FUSIONS:
-        steps, plan = _undo_unneeded_fusions(model, layers, steps, plan, allow_in_place)
+        steps, plan = _undo_unneeded_fusions(model, order, steps, plan, allow_in_place)
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
               for layer in layers}
     structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}

@@ -15,6 +15,12 @@ computes one output row at a time from a window of the rows it needs (its per-pi
 planar one wants whole channels). The pointwise output — an expanding layer's, the largest tensor
 of a MobileNet block before a stride-2 depthwise layer — never exists.
 
+Residual blocks with a convolution on both branches (a strided block's second convolution and its
+1x1 shortcut) can run either branch last, right before the ADD: ``residual_orders`` gives the
+orders that move one of them there (always legal: only the ADD reads it). Computing the shortcut
+first lets the block input die before the second convolution runs, which ``emit.py`` keeps where
+that lowers the arena.
+
 Which fusions a model gets is chosen by arena (``emit.py``): each can cost more scratch than it
 saves, and a pointwise-into-depthwise fusion that does not lower the arena is undone (it costs
 cycles: the planar depthwise path).
@@ -111,3 +117,17 @@ def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] =
         steps.append(fused or single(layers[i]))
         i += len(steps[-1].layers)
     return steps
+
+
+def residual_orders(model: TfliteModel, layers: list[Layer], k: int) -> list[list[Layer]]:
+    """The orders of ``layers`` in which one convolution input of the ADD at position k — a
+    convolution that only that ADD reads, not already right before it — runs just before the ADD."""
+    add = layers[k]
+    readers = Counter(t for layer in layers for t in layer.inputs)
+    orders = []
+    for t in dict.fromkeys(add.inputs):
+        i = next((j for j in range(k) if layers[j].output == t), None)
+        if i is None or i == k - 1 or layers[i].kind != "conv" or readers[t] != 1 or t in model.outputs:
+            continue
+        orders.append([*layers[:i], *layers[i + 1 : k], layers[i], *layers[k:]])
+    return orders

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from tinyml.errors import UnsupportedOpError
-from tinyml.native import quant
+from tinyml.native import quant, winograd
 from tinyml.native.plane import PlaneGeometry, plane_for
 from tinyml.tflite.model import Operator, Tensor, TfliteModel
 
 MAX_TAPS = 64  # TM_MAX_TAPS in tinyml_nn_dwconv.c
+WINOGRAD = True  # 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) where winograd.eligible (tests compare both)
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
@@ -219,12 +220,17 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
                   stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
                   pad_top=quant.padding(sh, dh, in_h, kh, out_h), pad_left=quant.padding(sw, dw, in_w, kw, out_w),
                   k_padded=_round4(kh * kw * ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi,
-                  wide=int(wide), acc_x2=int(x2))
+                  wide=int(wide), acc_x2=int(x2), winograd=0)
     pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and fields["pad_top"] == 0 and fields["pad_left"] == 0
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
     scratch = 2 * fields["k_padded"] * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
-    if fast and out_c % 2 == 0 and (lo, hi) == (-128, 127):
+    packed = fast and out_c % 2 == 0 and (lo, hi) == (-128, 127)
+    if WINOGRAD and winograd.eligible(fields, packed):
+        fields["winograd"] = 1
+        arrays["weights"] = ("int16_t", pair_interleave(winograd.filters(w.data)))
+        scratch = winograd.scratch(in_c, out_c)
+    if packed:
         arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})

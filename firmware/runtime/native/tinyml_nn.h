@@ -49,7 +49,12 @@ typedef struct {
   int8_t in_zp, out_zp, act_min, act_max;
   uint8_t wide;           /* 1: int16 weights, 0: int8 weights (layouts above) */
   uint8_t acc_x2;         /* weights and bias are stored doubled (int16 + fast requantization) */
-  const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] */
+  /* Winograd F(2x2, 3x3) (3x3, stride 1, dilation 1, the packed fast path, int16 weights, in_c a
+   * multiple of 4; chosen by the generator): weights are the transformed filters U = (2G) g (2G)^T,
+   * not doubled — per output channel the 16 elements' rows of in_c values, [ceil(out_c / 2)]
+   * [2 * 16 * in_c] pair-interleaved like int16 weights with K = element * in_c + input channel. */
+  uint8_t winograd;
+  const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] (Winograd: above) */
   const int32_t *bias;    /* [out_c], zero point folded in (NULL when packed) */
   tm_requant_t rq;        /* (empty when packed) */
   /* The fast path (fast requantization, even out_c, no clamp beyond int8; int16 weights doubled with
@@ -149,6 +154,14 @@ void tm_dwconv_planar(const tm_dwconv_t *p, const int8_t *in, int8_t *out, int16
  * pointwise output tensor never exists. Scratch: the window (rows x in_w x in_c of the depthwise
  * layer), tm_conv_scratch(pw), the per-pixel path's zero-point row — each rounded up to 4. */
 void tm_pw_dw_s8(const tm_conv_t *pw, const tm_dwconv_t *dw, const int8_t *in, int8_t *out, int8_t *scratch);
+/* CONV_2D (add NULL) or CONV_2D + ADD (as tm_conv_add_s8) for the layers the generator marks winograd
+ * (tinyml_nn_winograd.c), called in place of tm_conv_s8 / tm_conv_add_s8 so that firmware without such
+ * layers does not link it. Its scratch: two tiles' transformed inputs (32 * in_c int16), one channel
+ * pair's 16 x 4 int32 products, two tiles' int8 outputs (8 * out_c) and a row of in_c input zero
+ * points, each rounded up to 4. */
+size_t tm_conv_winograd_scratch(const tm_conv_t *p);
+void tm_conv_winograd(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch, const tm_add_t *add,
+                      int conv_is_in1, const int8_t *residual);
 void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out);
 void tm_avgpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);
 void tm_maxpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);

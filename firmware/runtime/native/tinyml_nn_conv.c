@@ -7,9 +7,6 @@
 #include "tinyml_nn.h"
 #include "tinyml_nn_math.h"
 
-/* int16 index of (pixel or channel p of a pair, natural k) in a pair-interleaved block. */
-static inline int pair_index(int p, int k) { return 2 * (4 * (k >> 2) + 2 * (k & 1) + p) + ((k >> 1) & 1); }
-
 /* The pair buffer (two int16 rows) and, for non-pointwise convolutions, two int8 im2col rows. */
 size_t tm_conv_scratch(const tm_conv_t *p) { return (size_t)2 * p->k_padded * (sizeof(int16_t) + 1); }
 
@@ -26,8 +23,8 @@ static void widen_pair(const int8_t *r0, const int8_t *r1, int16_t *dst, int n) 
   }
 #else
   for (int k = 0; k < n; ++k) {
-    dst[pair_index(0, k)] = r0[k];
-    dst[pair_index(1, k)] = r1[k];
+    dst[tm_pair_index(0, k)] = r0[k];
+    dst[tm_pair_index(1, k)] = r1[k];
   }
 #endif
 }
@@ -135,8 +132,8 @@ static inline acc4_t dot_w16(const int16_t *w, const int16_t *x, int kp, acc4_t 
       : "cc", "memory");
 #else
   for (int k = 0; k < kp; ++k) {
-    const int32_t a = x[pair_index(0, k)], b = x[pair_index(1, k)];
-    const int32_t v = w[pair_index(0, k)], u = w[pair_index(1, k)];
+    const int32_t a = x[tm_pair_index(0, k)], b = x[tm_pair_index(1, k)];
+    const int32_t v = w[tm_pair_index(0, k)], u = w[tm_pair_index(1, k)];
     s.s00 += a * v;
     s.s01 += b * v;
     s.s10 += a * u;
@@ -177,7 +174,7 @@ static inline acc4_t dot_w8(const int8_t *w, const int16_t *x, int kp, acc4_t s)
       : "cc", "memory");
 #else
   for (int k = 0; k < kp; ++k) {
-    const int32_t a = x[pair_index(0, k)], b = x[pair_index(1, k)];
+    const int32_t a = x[tm_pair_index(0, k)], b = x[tm_pair_index(1, k)];
     const int32_t v = w[8 * (k >> 2) + (k & 3)], u = w[8 * (k >> 2) + 4 + (k & 3)];
     s.s00 += a * v;
     s.s01 += b * v;
@@ -203,19 +200,6 @@ typedef struct {
   int32_t out1_off;     /* +24 */
 } tm_conv_job_t;
 
-/* One group of four K, int16 weights: one LDM of the pixel pair's four words (r2-r5), one LDM of the
- * channel pair's four (r6, r7, r12, lr), eight SMLADs into s00 s01 s10 s11 (r8-r11). */
-#define TM_PW_GROUP16                      \
-  "ldmia.w r0!, {r2, r3, r4, r5}\n\t"      \
-  "ldmia.w r1!, {r6, r7, r12, lr}\n\t"     \
-  "smlad r8, r2, r6, r8\n\t"               \
-  "smlad r9, r3, r6, r9\n\t"               \
-  "smlad r10, r2, r7, r10\n\t"             \
-  "smlad r11, r3, r7, r11\n\t"             \
-  "smlad r8, r4, r12, r8\n\t"              \
-  "smlad r9, r5, r12, r9\n\t"              \
-  "smlad r10, r4, lr, r10\n\t"             \
-  "smlad r11, r5, lr, r11\n\t"
 #define TM_PW_GROUP16_BYTES "40"
 
 /* One group of four K, int8 weights: the pixel pair's LDM, one LDRD of the channel pair's two words

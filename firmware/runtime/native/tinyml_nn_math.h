@@ -20,6 +20,19 @@ static inline uint32_t tm_sxtb16_ror8(uint32_t x) {
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
   return r;
 }
+/* Cortex-M kernels' 2x2 tile, one group of four K with int16 weights: one LDM of the pixel pair's four words (r2-r5), one LDM of the
+ * channel pair's four (r6, r7, r12, lr), eight SMLADs into s00 s01 s10 s11 (r8-r11). */
+#define TM_PW_GROUP16                      \
+  "ldmia.w r0!, {r2, r3, r4, r5}\n\t"      \
+  "ldmia.w r1!, {r6, r7, r12, lr}\n\t"     \
+  "smlad r8, r2, r6, r8\n\t"               \
+  "smlad r9, r3, r6, r9\n\t"               \
+  "smlad r10, r2, r7, r10\n\t"             \
+  "smlad r11, r3, r7, r11\n\t"             \
+  "smlad r8, r4, r12, r8\n\t"              \
+  "smlad r9, r5, r12, r9\n\t"              \
+  "smlad r10, r4, lr, r10\n\t"             \
+  "smlad r11, r5, lr, r11\n\t"
 /* acc + the 16x16 products the instruction names (SMLAD: both halves; SMLAxy: half x of a, y of b;
  * SMLADX: the halves of b crossed). */
 #define TM_DSP_MAC(insn)                                                       \
@@ -38,6 +51,17 @@ TM_DSP_MAC(smlatt)
 static inline uint32_t tm_pkhbt(uint32_t lo, uint32_t hi) {
   uint32_t r;
   __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(lo), "r"(hi));
+  return r;
+}
+/* Both 16-bit halves at once (the generator keeps every half within int16). */
+static inline uint32_t tm_sadd16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline uint32_t tm_ssub16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("ssub16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
 static inline int32_t tm_ssat8(int32_t v) {
@@ -68,6 +92,10 @@ static inline void tm_store32(void *p, uint32_t v) { memcpy(p, &v, sizeof v); }
 
 /* Position of natural index j inside its interleaved group of four: (0, 1, 2, 3) -> (0, 2, 1, 3). */
 static inline int tm_ilv(int j) { return (j & ~3) | ((j & 1) << 1) | ((j >> 1) & 1); }
+
+/* int16 index of (pixel or channel p of a pair, natural k) in a pair-interleaved block: per group of
+ * four k the words (p0: k0,k2) (p1: k0,k2) (p0: k1,k3) (p1: k1,k3). */
+static inline int tm_pair_index(int p, int k) { return 2 * (4 * (k >> 2) + 2 * (k & 1) + p) + ((k >> 1) & 1); }
 
 /* gemmlowp::RoundingDivideByPOT. */
 static inline int32_t tm_rdbp(int32_t x, int exponent) {

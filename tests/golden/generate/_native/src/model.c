@@ -70,6 +70,7 @@ static const tm_conv_t L1 = {
   .act_max = 127,
   .wide = 1,
   .acc_x2 = 1,
+  .winograd = 0,
   .weights = L1_weights,
   .pack = L1_pack,
 };

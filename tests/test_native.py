@@ -126,6 +126,7 @@ def test_winograd_takes_the_3x3_stride_1_convolutions_it_has_a_loop_for() -> Non
                                        (64, 3, 1, 1)]
     assert taken("resnet8") == [(3, 3, 1, 0), (16, 1, 2, 0), (16, 3, 1, 1), (16, 3, 1, 1), (16, 3, 2, 0),
                                 (32, 1, 2, 0), (32, 3, 1, 1), (32, 3, 2, 0), (64, 3, 1, 1)]
+    assert len(build_native(parse_model(_model_bytes("resnet8")), "m", "x").winograd_convs) == 4
 
 
 @pytest.mark.parametrize("winograd", [True, False])

@@ -169,6 +169,8 @@ def generate(model_path: Path, board: Board, out: Path, runtime: str = "native",
     native = placement.native
     has_conv = native is not None and any(ly.kind == "conv" for ly in native.layers)
     layout = f", {native.weight_layout} conv weights" if native is not None and has_conv else ""
+    if native is not None and native.winograd_convs:
+        layout += f" ({len(native.winograd_convs)} by Winograd F(2x2, 3x3))"
     console.info(f"generated {board.id} project ({runtime}{layout}, arena {arena} B, {len(listing)} files{mode}) "
                  f"in {out}")
     return GeneratedProject(out, board, runtime, tuple(listing), arena)

@@ -49,6 +49,11 @@ class NativeModel:
         return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.fields["wide"])
 
     @property
+    def winograd_convs(self) -> frozenset[int]:
+        """Operator indices of the convolutions run by Winograd F(2x2, 3x3) (winograd.py)."""
+        return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.fields["winograd"])
+
+    @property
     def weight_layout(self) -> str:
         """'int16', 'int8' or 'mixed' (some convolutions each way); 'int16' without convolutions."""
         convs = sum(ly.kind == "conv" for ly in self.layers)

@@ -107,9 +107,9 @@ def test_packed_fast_path_covers_every_depth_of_the_unrolled_loop() -> None:
     loop at different points and repeat it (otherwise its bit-exact tests prove nothing about it)."""
     for wide in (True, False):  # int16 weights (doubled) and int8 weights: two Cortex-M kernels
         layers = lower(parse_model(_model_bytes("packed_depths")), wide_weights=wide)
-        groups = sorted(ly.fields["k_padded"] // 4 for ly in layers if "pack" in ly.arrays)
+        groups = sorted(ly.conv.k_padded // 4 for ly in layers if "pack" in ly.arrays)
         assert groups == [1, 3, 16, 17, 33, 36]
-    dw = [(ly.fields["k_h"], ly.fields["k_w"]) for ly in lower(parse_model(_model_bytes("depthwise_edges")))
+    dw = [(ly.dwconv.k_h, ly.dwconv.k_w) for ly in lower(parse_model(_model_bytes("depthwise_edges")))
           if ly.kind == "dwconv" and "pack" in ly.arrays]
     assert dw == [(5, 5)]  # the packed depthwise path beside the 3x3 kernel (DS-CNN, MCUNet)
 
@@ -119,7 +119,7 @@ def test_winograd_takes_the_3x3_stride_1_convolutions_it_has_a_loop_for() -> Non
     otherwise); ResNet-8 takes it on its four stride-1 3x3 convolutions, not the strided ones."""
     def taken(name: str) -> list[tuple[int, int, int, int]]:  # (in_c, kernel, stride, winograd), sorted
         layers = lower(parse_model(_model_bytes(name)))
-        return sorted((ly.fields["in_c"], ly.fields["k_h"], ly.fields["stride_h"], ly.fields["winograd"])
+        return sorted((ly.conv.in_c, ly.conv.k_h, ly.conv.stride_h, ly.conv.winograd)
                       for ly in layers if ly.kind == "conv")
 
     assert taken("winograd_edges") == [(16, 3, 1, 1), (32, 3, 1, 1), (32, 3, 1, 1), (32, 3, 1, 1), (48, 3, 1, 0),
@@ -140,7 +140,7 @@ def test_winograd_is_bit_exact_and_agrees_with_the_direct_path(winograd: bool, t
     monkeypatch.setattr(lowering, "WINOGRAD", winograd)
     monkeypatch.setattr(wino, "FAST_IN_C", (16, 32, 48, 64))
     layers = lower(parse_model(_model_bytes("winograd_edges")))
-    assert sum(ly.fields.get("winograd", 0) for ly in layers) == (6 if winograd else 0)
+    assert sum(ly.conv.winograd for ly in layers if ly.kind == "conv") == (6 if winograd else 0)
     ours, ref = differential(_write(tmp_path, _model_bytes("winograd_edges")), tmp_path, n=100)
     assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
     assert len({row.tobytes() for row in ref}) > 50
@@ -182,7 +182,7 @@ def test_strided_residual_blocks_run_their_shortcut_first_where_that_lowers_the_
     the ADD), the block input dies before that convolution runs — whatever order the converter wrote."""
     model = parse_model(_model_bytes("resnet8"))
     native = build_native(model, "m", "x")
-    fused = [(s.layers[0].fields["k_h"], s.layers[0].fields["in_c"]) for s in native.steps if s.kind == "conv_add"]
+    fused = [(s.layers[0].conv.k_h, s.layers[0].conv.in_c) for s in native.steps if s.kind == "conv_add"]
     assert (3, 32) in fused  # the second block's 3x3 convolution carries the ADD
     monkeypatch.setattr(emit, "residual_orders", lambda *args: [])
     assert native.plan.arena_bytes <= build_native(model, "m", "x").plan.arena_bytes
@@ -217,7 +217,7 @@ def test_pointwise_into_depthwise_takes_planar_layers_per_pixel(tmp_path: Path,
     fuse_everything(monkeypatch)
     model = parse_model(_model_bytes("band_edges"))
     planar = [ly for s in build_native(model, "m", "x").steps for ly in s.layers
-              if s.kind == "pw_dw" and ly.kind == "dwconv" and ly.fields["planar"]]
+              if s.kind == "pw_dw" and ly.kind == "dwconv" and ly.dwconv.planar]
     assert len(planar) >= 2
     ours, ref = differential(_write(tmp_path, _model_bytes("band_edges")), tmp_path, n=100)
     assert np.array_equal(ours, ref)
@@ -254,6 +254,38 @@ def test_unsupported_op_is_named(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedOpError, match=r"TANH.*--runtime tflm"):
         generate(path, get_board("qemu"), tmp_path / "p", runtime="native")
     assert not (tmp_path / "p").exists()  # nothing written
+
+
+def test_a_dimension_its_kernel_struct_cannot_hold_is_refused_not_truncated(tmp_path: Path) -> None:
+    """tm_fc_t's in_c is a uint16_t: a 70,000-input dense layer would wrap to 4,464 in C."""
+    def wide_dense(keras):  # type: ignore[no-untyped-def]
+        inputs = keras.Input((70000,))
+        return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+    path = _write(tmp_path, refs._convert(wide_dense, (70000,)))
+    with pytest.raises(UnsupportedOpError, match=r"tm_fc_t\.in_c = 70000 does not fit its uint16_t.*--runtime tflm"):
+        generate(path, get_board("qemu"), tmp_path / "p", runtime="native")
+
+
+def test_kernel_structs_are_typed_like_the_header() -> None:
+    """The Python-C contract: every typed parameter struct (tinyml/native/structs.py) has exactly the
+    C struct's integer members, with their C types, as tinyml_nn.h declares them."""
+    import re
+
+    from tinyml.native import structs
+    from tinyml.resources import data_dir
+
+    header = re.sub(r"/\*.*?\*/", "", (data_dir("firmware") / "runtime" / "native" / "tinyml_nn.h").read_text(),
+                    flags=re.S)
+    declared: dict[str, dict[str, str]] = {}
+    for body, name in re.findall(r"typedef struct \{(.*?)\} (\w+);", header, flags=re.S):
+        members = declared.setdefault(name, {})
+        for decl in body.split(";"):  # integer members; pointers and sub-structs are the generator's arrays
+            if m := re.fullmatch(r"\s*(u?int(?:8|16|32)_t)\s+([\w\s,]+)", decl):
+                members.update({member.strip(): m.group(1) for member in m.group(2).split(",")})
+    assert {cls.C_STRUCT for cls in structs.ALL} <= set(declared)
+    for cls in structs.ALL:
+        assert structs.c_types(cls) == declared[cls.C_STRUCT], cls.C_STRUCT
 
 
 def test_auto_weights_narrow_the_fewest_convolutions_and_stay_bit_exact(tmp_path: Path) -> None:
@@ -314,8 +346,8 @@ def test_planar_depthwise_is_bit_exact(plane_bytes: int, tmp_path: Path, monkeyp
     dw = [ly for ly in lower(model) if ly.kind == "dwconv"]
     expected = ([(0, 7), (0, 7), (0, 5), (1, 3), (1, 3), (1, 1)] if plane_bytes > 64 else
                 [(0, 1), (0, 1), (0, 1), (1, 2), (1, 2), (1, 1)])
-    assert [(ly.fields["plane_t"], ly.fields["band"]) for ly in dw] == expected
-    assert all(ly.fields["planar"] for ly in dw)
+    assert [(ly.dwconv.plane_t, ly.dwconv.band) for ly in dw] == expected
+    assert all(ly.dwconv.planar for ly in dw)
     native = build_native(model, "m", "model_int8.tflite")
     assert any(native.plan.in_place[ly.index] for ly in dw)
     ours, ref = differential(_write(tmp_path, _model_bytes("planar_edges")), tmp_path, n=100)
@@ -325,9 +357,9 @@ def test_planar_depthwise_is_bit_exact(plane_bytes: int, tmp_path: Path, monkeyp
 
 def test_generator_chooses_planar_by_output_pixels() -> None:
     layers = lower(parse_model(_model_bytes("mobilenet_v1_025")))
-    dw = {ly.fields["out_h"] * ly.fields["out_w"]: ly.fields["planar"]
-          for ly in layers if ly.kind == "dwconv" and ly.fields["stride_h"] == 1}
+    dw = {ly.dwconv.out_h * ly.dwconv.out_w: ly.dwconv.planar
+          for ly in layers if ly.kind == "dwconv" and ly.dwconv.stride_h == 1}
     assert dw == {2304: 1, 576: 1, 144: 1, 36: 0, 9: 0}
-    strided = [(ly.fields["out_h"], ly.fields["planar"])
-               for ly in layers if ly.kind == "dwconv" and ly.fields["stride_h"] == 2]
+    strided = [(ly.dwconv.out_h, ly.dwconv.planar)
+               for ly in layers if ly.kind == "dwconv" and ly.dwconv.stride_h == 2]
     assert strided == [(24, 1), (12, 0), (6, 0), (3, 0)]

@@ -15,9 +15,6 @@ from tinyml.native.lower import Layer, lower
 from tinyml.native.plan import MemoryPlan, plan_memory
 from tinyml.tflite.model import TfliteModel
 
-STRUCTS = {"conv": "tm_conv_t", "dwconv": "tm_dwconv_t", "fc": "tm_fc_t", "avgpool": "tm_pool_t",
-           "maxpool": "tm_pool_t", "mean": "tm_mean_t", "add": "tm_add_t", "softmax": "tm_softmax_t",
-           "pad": "tm_pad_t"}
 KERNELS = {"conv": "tm_conv_s8", "dwconv": "tm_dwconv_s8", "fc": "tm_fc_s8", "avgpool": "tm_avgpool_s8",
            "maxpool": "tm_maxpool_s8", "mean": "tm_mean_s8", "softmax": "tm_softmax_s8", "pad": "tm_pad_s8"}
 VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 6}
@@ -46,12 +43,12 @@ class NativeModel:
     @property
     def int16_convs(self) -> frozenset[int]:
         """Operator indices of the convolutions stored with int16 weights (the others: int8)."""
-        return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.fields["wide"])
+        return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.conv.wide)
 
     @property
     def winograd_convs(self) -> frozenset[int]:
         """Operator indices of the convolutions run by Winograd F(2x2, 3x3) (winograd.py)."""
-        return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.fields["winograd"])
+        return frozenset(ly.index for ly in self.layers if ly.kind == "conv" and ly.conv.winograd)
 
     @property
     def weight_layout(self) -> str:
@@ -76,7 +73,8 @@ def _lines(values: np.ndarray, ctype: str) -> list[str]:
 
 
 def _struct_fields(layer: Layer) -> list[tuple[str, Any]]:
-    fields: list[tuple[str, Any]] = [(k, int(v)) for k, v in layer.fields.items()]
+    assert layer.params is not None
+    fields: list[tuple[str, Any]] = list(layer.params.members())
     names = layer.arrays.keys()
     for name in ("weights", "bias", "pack", "in1_table", "in2_table"):
         if name in names:
@@ -104,7 +102,7 @@ def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
     dst = _where(step.output, plan)
     if step.kind == CONV_ADD:
         conv, add = step.layers
-        if conv.fields["winograd"]:
+        if conv.conv.winograd:
             return (f"tm_conv_winograd(&L{conv.index}, {src[0]}, {dst}, TM_A({plan.scratch_offsets[step.index]}), "
                     f"&L{add.index}, {int(step.conv_is_in1)}, {src[1]})")
         return (f"tm_conv_add_s8(&L{conv.index}, &L{add.index}, {int(step.conv_is_in1)}, {src[0]}, {src[1]}, {dst}, "
@@ -120,7 +118,7 @@ def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
     args = [f"&L{layer.index}", src[0], dst]
     if layer.kind in ("conv", "dwconv"):
         args.append(f"TM_A({plan.scratch_offsets[layer.index]})")
-    if layer.kind == "conv" and layer.fields["winograd"]:
+    if layer.kind == "conv" and layer.conv.winograd:
         return f"tm_conv_winograd({', '.join(args)}, NULL, 0, NULL)"
     return f"{KERNELS[layer.kind]}({', '.join(args)})"
 
@@ -183,8 +181,8 @@ def build_native(model: TfliteModel, name: str, source_name: str, where: str = "
         steps, plan = _undo_unneeded_fusions(model, order, steps, plan, allow_in_place)
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]
               for layer in layers}
-    structs = {layer.index: ({"ctype": STRUCTS[layer.kind], "fields": _struct_fields(layer)}
-                             if layer.kind in STRUCTS else None) for layer in layers}
+    structs = {layer.index: ({"ctype": layer.params.C_STRUCT, "fields": _struct_fields(layer)}
+                             if layer.params is not None else None) for layer in layers}
     macs = sum(layer.macs for layer in layers)
     ctx = dict(name=name, source_name=source_name, sha256=hashlib.sha256(model.data).hexdigest(), layers=layers,
                plan=plan, arrays=arrays, structs=structs, calls=_calls(steps, layers, plan, model),

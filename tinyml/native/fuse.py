@@ -83,19 +83,19 @@ def _conv_add(conv: Layer, add: Layer) -> Step | None:
     if not (conv.kind == "conv" and add.kind == "add" and len(set(add.inputs)) == 2):
         return None
     residual = add.inputs[1] if add.inputs[0] == conv.output else add.inputs[0]
-    scratch = align(conv.scratch) + align(2 * int(conv.fields["out_c"]))  # + the pair buffer
+    scratch = align(conv.scratch) + align(2 * conv.conv.out_c)  # + the pair buffer
     return Step((conv, add), CONV_ADD, (conv.inputs[0], residual), add.output, (residual,), scratch, scratch)
 
 
 def _pw_dw(pw: Layer, dw: Layer) -> Step | None:
     if not (pw.kind == "conv" and dw.kind == "dwconv"):
         return None
-    f = pw.fields
-    if (f["k_h"], f["k_w"], f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"]) != (1, 1, 1, 1, 0, 0):
+    f = pw.conv
+    if (f.k_h, f.k_w, f.stride_h, f.stride_w, f.pad_top, f.pad_left) != (1, 1, 1, 1, 0, 0):
         return None
-    d = dw.fields
-    window = ((d["k_h"] - 1) * d["dil_h"] + 1) * d["in_w"] * d["in_c"]
-    zp_row = d["in_c"]  # tm_dwconv_scratch on the per-pixel path, not in place
+    d = dw.dwconv
+    window = ((d.k_h - 1) * d.dil_h + 1) * d.in_w * d.in_c
+    zp_row = d.in_c  # tm_dwconv_scratch on the per-pixel path, not in place
     scratch = align(window) + align(pw.scratch) + align(zp_row)
     return Step((pw, dw), PW_DW, pw.inputs, dw.output, (), scratch, scratch)
 

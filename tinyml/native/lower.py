@@ -1,23 +1,30 @@
 """Lower an int8 .tflite to kernel calls: one ``Layer`` per operator with the exact parameters its
-kernel needs (TFLM's multipliers, shifts, paddings and activation bounds), weights laid out for
-the kernels and the input zero point folded into the bias.
-
-Layouts (see ``firmware/runtime/native/tinyml_nn.h``): convolution weights in channel pairs,
-int16 pair-interleaved (``pair_interleave``) or int8 (``pair_bytes``); depthwise weights int16
-[channel group][tap][4] interleaved (0, 2, 1, 3) per four channels; fully-connected weights int8
-rows, interleaved in groups of four (``fc_rows``).
+kernel needs (TFLM's multipliers, shifts, paddings and activation bounds, in the typed structs of
+``structs.py``), weights laid out for the kernels (``layout.py``) and the input zero point folded
+into the bias.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from tinyml.errors import UnsupportedOpError
 from tinyml.native import quant, winograd
+from tinyml.native.layout import fc_rows, interleave, pair_bytes, pair_interleave, round4
 from tinyml.native.plane import PlaneGeometry, plane_for
+from tinyml.native.structs import (
+    AddParams,
+    ConvParams,
+    DwconvParams,
+    FcParams,
+    KernelParams,
+    MeanParams,
+    PadParams,
+    PoolParams,
+    SoftmaxParams,
+)
 from tinyml.tflite.model import Operator, Tensor, TfliteModel
 
 MAX_TAPS = 64  # TM_MAX_TAPS in tinyml_nn_dwconv.c
@@ -26,7 +33,6 @@ ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
              "SOFTMAX", "PAD", "PADV2", *ALIAS_OPS)
-_INTERLEAVE = np.array([0, 2, 1, 3])
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class Layer:
     opcode: str
     inputs: tuple[int, ...]  # activation tensors read
     output: int
-    fields: dict[str, Any]  # scalar fields of the kernel's parameter struct
+    params: KernelParams | None  # the kernel's parameter struct (None: a view, no kernel)
     arrays: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # constant arrays: (C type, values)
     macs: int = 0
     in_place_ok: bool = False  # the kernel may write its output over its first input
@@ -44,65 +50,15 @@ class Layer:
     scratch_in_place: int = 0  # bytes of scratch when in place
     rq_fast: bool = False  # requantize with tm_mbqm_fast (see fast_requant)
 
+    @property
+    def conv(self) -> ConvParams:
+        assert isinstance(self.params, ConvParams), f"layer {self.index} is {self.kind}"
+        return self.params
 
-def _round4(n: int) -> int:
-    return (n + 3) // 4 * 4
-
-
-def interleave(rows: np.ndarray) -> np.ndarray:
-    """[n, k] int -> [n, k padded to 4] int16, each group of four stored as (0, 2, 1, 3)."""
-    n, k = rows.shape
-    kp = _round4(k)
-    padded = np.zeros((n, kp), dtype=np.int16)
-    padded[:, :k] = rows
-    return padded.reshape(n, kp // 4, 4)[:, :, _INTERLEAVE].reshape(n, kp)
-
-
-def _pairs(rows: np.ndarray) -> np.ndarray:
-    """[n, k] -> [ceil(n/2), 2, k padded to 4]; an odd last row is paired with itself."""
-    if len(rows) % 2:
-        rows = np.concatenate([rows, rows[-1:]])
-    n, k = rows.shape
-    padded = np.zeros((n, _round4(k)), dtype=np.int64)
-    padded[:, :k] = rows
-    return padded.reshape(n // 2, 2, -1)
-
-
-def pair_interleave(rows: np.ndarray) -> np.ndarray:
-    """int16 conv weights: per channel pair and group of four K, the words
-    (c0: k0,k2) (c1: k0,k2) (c0: k1,k3) (c1: k1,k3)."""
-    pairs = _pairs(rows)
-    q, _, kp = pairs.shape
-    g = pairs.reshape(q, 2, kp // 4, 4)  # [pair, channel, group, k]
-    # -> [pair, group, odd(k), channel, k>>1]
-    out = g.reshape(q, 2, kp // 4, 2, 2).transpose(0, 2, 4, 1, 3)
-    return out.reshape(-1).astype(np.int16)
-
-
-def pair_bytes(rows: np.ndarray) -> np.ndarray:
-    """int8 conv weights: per channel pair and group of four K, c0's four bytes then c1's."""
-    pairs = _pairs(rows)
-    q, _, kp = pairs.shape
-    return pairs.reshape(q, 2, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1).astype(np.int8)
-
-
-def pad_rows(rows: np.ndarray) -> np.ndarray:
-    """[n, k] int -> [n, k padded to 4] int8 in natural order."""
-    n, k = rows.shape
-    padded = np.zeros((n, _round4(k)), dtype=np.int8)
-    padded[:, :k] = rows
-    return padded
-
-
-def fc_rows(rows: np.ndarray) -> np.ndarray:
-    """[n, k] int -> the fully-connected weight layout, flat int8: rows padded to k4 = k rounded up to
-    4; each group of four rows as [k4 / 4][4 rows][4 bytes] (one pointer walks a group's rows
-    together, 16 bytes per four inputs); the last n % 4 rows after them in natural order."""
-    padded = pad_rows(rows)
-    n, k4 = padded.shape
-    g = n // 4 * 4
-    grouped = padded[:g].reshape(g // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3)
-    return np.concatenate([grouped.reshape(-1), padded[g:].reshape(-1)])
+    @property
+    def dwconv(self) -> DwconvParams:
+        assert isinstance(self.params, DwconvParams), f"layer {self.index} is {self.kind}"
+        return self.params
 
 
 def _int32(values: np.ndarray) -> np.ndarray:
@@ -216,25 +172,25 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     if x2:
         rows, bias = rows * 2, bias * 2
     sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
-    fields = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
-                  stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
-                  pad_top=quant.padding(sh, dh, in_h, kh, out_h), pad_left=quant.padding(sw, dw, in_w, kw, out_w),
-                  k_padded=_round4(kh * kw * ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi,
-                  wide=int(wide), acc_x2=int(x2), winograd=0)
-    pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and fields["pad_top"] == 0 and fields["pad_left"] == 0
+    params = ConvParams(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
+                        stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                        pad_top=quant.padding(sh, dh, in_h, kh, out_h), pad_left=quant.padding(sw, dw, in_w, kw, out_w),
+                        k_padded=round4(kh * kw * ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi,
+                        wide=int(wide), acc_x2=int(x2))
+    pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and params.pad_top == 0 and params.pad_left == 0
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
-    scratch = 2 * fields["k_padded"] * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
+    scratch = 2 * params.k_padded * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
     packed = fast and out_c % 2 == 0 and (lo, hi) == (-128, 127)
-    if WINOGRAD and winograd.eligible(fields, packed):
-        fields["winograd"] = 1
+    if WINOGRAD and winograd.eligible(params, packed):
+        params = replace(params, winograd=1)
         arrays["weights"] = ("int16_t", pair_interleave(winograd.filters(w.data)))
         scratch = winograd.scratch(in_c, out_c)
     if packed:
         arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
-    return Layer(op.index, "conv", op.opcode, (x.index,), y.index, fields, arrays,
+    return Layer(op.index, "conv", op.opcode, (x.index,), y.index, params, arrays,
                  macs=out_h * out_w * out_c * kh * kw * ic, in_place_ok=in_place, scratch=scratch,
                  scratch_in_place=scratch, rq_fast=fast)
 
@@ -258,14 +214,10 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
         taps, bias = taps * 2, bias * 2
     sh, sw, dh, dw = o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor
     pad_top = quant.padding(sh, dh, in_h, kh, out_h)
-    fields = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
-                  stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_top=pad_top,
-                  pad_left=quant.padding(sw, dw, in_w, kw, out_w), depth_mult=out_c // in_c,
-                  c_padded=_round4(out_c), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi, acc_x2=int(fast))
     ntaps = kh * kw
     # [tap][channel] interleaved per four channels -> [group][tap][4]
     weights = interleave(taps).reshape(ntaps, -1, 4).transpose(1, 0, 2).reshape(-1)
-    zp_row = _round4(in_c)
+    zp_row = round4(in_c)
     in_place = (sh, sw) == (1, 1) and (out_h, out_w, out_c) == (in_h, in_w, in_c)
     arrays = {"weights": ("int16_t", weights)}
     packed = fast and out_c == in_c and in_c % 4 == 0 and (lo, hi) == (-128, 127)
@@ -274,9 +226,13 @@ def _dwconv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
     plane = plane_for(out_h, out_w, (kh, kw), (sh, sw), (dh, dw)) if packed else None
-    fields.update(plane.fields() if plane else PlaneGeometry.NONE)
+    params = DwconvParams(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=kh, k_w=kw,
+                          stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_top=pad_top,
+                          pad_left=quant.padding(sw, dw, in_w, kw, out_w), depth_mult=out_c // in_c,
+                          c_padded=round4(out_c), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi,
+                          acc_x2=int(fast), **(plane.fields() if plane else PlaneGeometry.NONE))
     scratch = plane.bytes if plane else zp_row
-    return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, fields, arrays,
+    return Layer(op.index, "dwconv", op.opcode, (x.index,), y.index, params, arrays,
                  macs=out_h * out_w * out_c * kh * kw, in_place_ok=in_place, scratch=scratch,
                  scratch_in_place=plane.bytes if plane else zp_row + (pad_top + 1) * out_w * out_c, rq_fast=fast)
 
@@ -293,8 +249,8 @@ def _fc(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> La
     has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
     mults, shifts = quant.fc_multipliers(_scale(x), w.quant.scale, _scale(y), oc, has_bias)
     fast = fast_requant(mults, shifts, _zp(y), _bias(model, op, oc), rows)
-    fields = dict(in_c=ic, out_c=oc, k_padded=_round4(ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
-    return Layer(op.index, "fc", op.opcode, (x.index,), y.index, fields,
+    params = FcParams(in_c=ic, out_c=oc, k_padded=round4(ic), in_zp=_zp(x), out_zp=_zp(y), act_min=lo, act_max=hi)
+    return Layer(op.index, "fc", op.opcode, (x.index,), y.index, params,
                  {"weights": ("int8_t", fc_rows(rows)), "bias": ("int32_t", _int32(bias)),
                   **_requant_arrays(mults, shifts, fast, _zp(y))}, macs=oc * ic, rq_fast=fast)
 
@@ -307,11 +263,11 @@ def _pool(op: Operator, x: Tensor, y: Tensor, kind: str) -> Layer:
         raise UnsupportedOpError(f"operator {op.index} ({op.opcode}) rescales; TFLM requires equal input and "
                                  "output quantization for int8 pooling")
     lo, hi = _activation(op, y)
-    fields = dict(in_h=in_h, in_w=in_w, c=c, out_h=out_h, out_w=out_w, k_h=o.filterHeight, k_w=o.filterWidth,
-                  stride_h=o.strideH, stride_w=o.strideW,
-                  pad_top=quant.padding(o.strideH, 1, in_h, o.filterHeight, out_h),
-                  pad_left=quant.padding(o.strideW, 1, in_w, o.filterWidth, out_w), act_min=lo, act_max=hi)
-    return Layer(op.index, kind, op.opcode, (x.index,), y.index, fields)
+    params = PoolParams(in_h=in_h, in_w=in_w, c=c, out_h=out_h, out_w=out_w, k_h=o.filterHeight, k_w=o.filterWidth,
+                        stride_h=o.strideH, stride_w=o.strideW,
+                        pad_top=quant.padding(o.strideH, 1, in_h, o.filterHeight, out_h),
+                        pad_left=quant.padding(o.strideW, 1, in_w, o.filterWidth, out_w), act_min=lo, act_max=hi)
+    return Layer(op.index, kind, op.opcode, (x.index,), y.index, params)
 
 
 def _mean(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
@@ -327,7 +283,8 @@ def _mean(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
     inner = int(np.prod(x.shape[axes[-1] + 1 :]))
     mult, shift = quant.mean_multiplier(_scale(x), _scale(y), reduce)
     return Layer(op.index, "mean", op.opcode, (x.index,), y.index,
-                 dict(outer=outer, reduce=reduce, inner=inner, in_zp=_zp(x), out_zp=_zp(y), mult=mult, shift=shift))
+                 MeanParams(outer=outer, reduce=reduce, inner=inner, in_zp=_zp(x), out_zp=_zp(y), mult=mult,
+                            shift=shift))
 
 
 def _add(op: Operator, a: Tensor, b: Tensor, y: Tensor) -> Layer:
@@ -343,11 +300,11 @@ def _add(op: Operator, a: Tensor, b: Tensor, y: Tensor) -> Layer:
     reach = np.array([np.abs(t1).max() + np.abs(t2).max()])
     fast = fast_requant([mo], [so], _zp(y), reach, np.zeros((1, 1), dtype=np.int64))
     rights, adds = _fast_terms([mo], [so], _zp(y))
-    fields = dict(size=y.elements, out_zp=_zp(y), out_mult=mo, out_shift=rights[0] if fast else so,
-                  out_add=adds[0] if fast else 0, fast=int(fast), act_min=lo, act_max=hi)
+    params = AddParams(size=y.elements, out_zp=_zp(y), out_mult=mo, out_shift=rights[0] if fast else so,
+                       out_add=adds[0] if fast else 0, fast=int(fast), act_min=lo, act_max=hi)
     arrays = {"in1_table": ("int32_t", t1.astype(np.int32)), "in2_table": ("int32_t", t2.astype(np.int32))}
     # Elementwise: the output may overwrite either input once nothing else reads it.
-    return Layer(op.index, "add", op.opcode, (a.index, b.index), y.index, fields, arrays, in_place_ok=True,
+    return Layer(op.index, "add", op.opcode, (a.index, b.index), y.index, params, arrays, in_place_ok=True,
                  rq_fast=fast)
 
 
@@ -355,8 +312,8 @@ def _softmax(op: Operator, x: Tensor, y: Tensor) -> Layer:
     mult, shift, diff_min = quant.softmax_params(_scale(x), float(op.options.beta))
     depth = x.shape[-1]
     return Layer(op.index, "softmax", op.opcode, (x.index,), y.index,
-                 dict(rows=x.elements // depth, depth=depth, input_mult=mult, input_left_shift=shift,
-                      diff_min=diff_min), in_place_ok=True)
+                 SoftmaxParams(rows=x.elements // depth, depth=depth, input_mult=mult, input_left_shift=shift,
+                               diff_min=diff_min), in_place_ok=True)
 
 
 def _pad(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
@@ -375,8 +332,8 @@ def _pad(model: TfliteModel, op: Operator, x: Tensor, y: Tensor) -> Layer:
     in_h, in_w, c = _hw(x.shape)
     out_h, out_w, _ = _hw(y.shape)
     return Layer(op.index, "pad", op.opcode, (x.index,), y.index,
-                 dict(in_h=in_h, in_w=in_w, c=c, out_h=out_h, out_w=out_w, pad_top=int(pads[1][0]),
-                      pad_left=int(pads[2][0]), value=value))
+                 PadParams(in_h=in_h, in_w=in_w, c=c, out_h=out_h, out_w=out_w, pad_top=int(pads[1][0]),
+                           pad_left=int(pads[2][0]), value=value))
 
 
 def lower(model: TfliteModel, where: str = "model", wide_weights: bool | frozenset[int] = True) -> list[Layer]:
@@ -419,7 +376,7 @@ def lower(model: TfliteModel, where: str = "model", wide_weights: bool | frozens
             elif op.opcode in ("PAD", "PADV2"):
                 layers.append(_pad(model, op, x, y))
             else:
-                layers.append(Layer(op.index, "alias", op.opcode, (x.index,), y.index, {}, in_place_ok=True))
+                layers.append(Layer(op.index, "alias", op.opcode, (x.index,), y.index, None, in_place_ok=True))
         except ValueError as err:
             raise UnsupportedOpError(f"{where}: operator {op.index} ({op.opcode}) has shapes the native runtime does "
                                      f"not handle ({err}); use --runtime tflm") from err

@@ -9,9 +9,10 @@ path's doubled accumulator. The price is flash: 16 int16 values per filter inste
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from tinyml.native.layout import round4
+from tinyml.native.structs import ConvParams
 
 G2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]], dtype=np.int64)  # 2G of F(2x2, 3x3)
 ELEMENTS = 16  # of a transformed 4x4 tile
@@ -21,14 +22,13 @@ FAST_IN_C = (16, 32, 64)
 MAX_IN_C = (2**31 - 1) // (9 * 512 * 1152)
 
 
-def eligible(fields: dict[str, Any], packed: bool) -> bool:
+def eligible(p: ConvParams, packed: bool) -> bool:
     """A convolution the Winograd kernel runs: 3x3, stride 1, no dilation, on the packed fast path
     with int16 weights stored doubled (its accumulators are the fast path's), and an input channel
     count with an unrolled Cortex-M loop."""
-    f = fields
-    return (packed and bool(f["wide"]) and bool(f["acc_x2"]) and (f["k_h"], f["k_w"]) == (3, 3)
-            and (f["stride_h"], f["stride_w"], f["dil_h"], f["dil_w"]) == (1, 1, 1, 1)
-            and f["in_c"] in FAST_IN_C and f["in_c"] <= MAX_IN_C)
+    return (packed and bool(p.wide) and bool(p.acc_x2) and (p.k_h, p.k_w) == (3, 3)
+            and (p.stride_h, p.stride_w, p.dil_h, p.dil_w) == (1, 1, 1, 1)
+            and p.in_c in FAST_IN_C and p.in_c <= MAX_IN_C)
 
 
 def filters(weights: np.ndarray) -> np.ndarray:
@@ -42,8 +42,4 @@ def filters(weights: np.ndarray) -> np.ndarray:
 def scratch(in_c: int, out_c: int) -> int:
     """tm_conv_winograd_scratch: two tiles' V (int16), one channel pair's products, two tiles' outputs,
     a row of input zero points (each part rounded up to 4)."""
-    return 2 * ELEMENTS * in_c * 2 + ELEMENTS * 4 * 4 + _round4(8 * out_c) + _round4(in_c)
-
-
-def _round4(n: int) -> int:
-    return (n + 3) // 4 * 4
+    return 2 * ELEMENTS * in_c * 2 + ELEMENTS * 4 * 4 + round4(8 * out_c) + round4(in_c)

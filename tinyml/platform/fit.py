@@ -140,7 +140,7 @@ def narrowest_first(native: NativeModel) -> list[tuple[int, int]]:
     first: int8 weights add about the same cycles per MAC to any convolution (two SXTB16 per weight
     word and pixel pair), so the cycles a saved byte costs grow with the MACs per weight — the output
     pixels — and the convolutions with the fewest go first."""
-    convs = [ly for ly in native.layers if ly.kind == "conv" and ly.fields["wide"]]
+    convs = [ly for ly in native.layers if ly.kind == "conv" and ly.conv.wide]
     saved = {ly.index: ly.arrays["weights"][1].nbytes // 2 for ly in convs}
     order = sorted(convs, key=lambda ly: (ly.macs / max(saved[ly.index], 1), ly.index))
     return [(ly.index, saved[ly.index]) for ly in order]

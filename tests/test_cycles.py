@@ -14,7 +14,7 @@ from tinyml.boards import get_board
 from tinyml.build.elf import elf_functions
 from tinyml.generate.project import generate
 from tinyml.measure import cycles as c
-from tinyml.measure.estimate import INVOKE, estimate_inference, traced_ranges
+from tinyml.measure.estimate import CACHE_SUFFIX, INVOKE, estimate_inference, traced_ranges
 from tinyml.platform import build_project, platform_for, session_for
 
 DATA = Path(__file__).parent / "data"
@@ -119,3 +119,12 @@ def test_traced_inference_costs_what_the_timer_counted(tmp_path: Path) -> None:
     assert 1.1 * est.instructions < est.cycles < 2.5 * est.instructions
     assert est.cycles == sum(est.by_class.values()) == sum(est.by_function.values()) and INVOKE in elf_functions(elf)
     assert "?" not in est.by_function and est.by_function.most_common(1)[0][0].startswith(("tm_", "conv_", "pixel"))
+    # kept beside the ELF for this input: the next call reads it back; another input, or a kept file
+    # that is not an estimate, traces again
+    kept = elf.with_name(elf.name + CACHE_SUFFIX)
+    assert kept.is_file() and estimate_inference(platform_for(board), elf, x) == est
+    kept.write_text("not json")
+    assert estimate_inference(platform_for(board), elf, x) == est
+    other = estimate_inference(platform_for(board), elf, np.zeros(490, np.int8))
+    assert other is not None and other.instructions != est.instructions  # a different run, not the kept one
+    assert estimate_inference(platform_for(board), elf, x) == est  # the kept file is for the last input

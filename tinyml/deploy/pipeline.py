@@ -8,7 +8,9 @@ so re-deploying an unchanged model retrains nothing and rebuilds nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from tinyml.train.rundir import RunDir
 
 TASKS = ("kws", "image")
 KWS_EPOCHS = 60  # the default recipe (benchmarks/kws_real.py measures it on real recordings)
+VALIDATION_INPUTS = "validation-inputs.npz"  # in the run folder: the inputs validate sends, per int8 model
 
 
 @dataclass(frozen=True)
@@ -105,16 +108,33 @@ def _train(cfg: DeployConfig, data: Path) -> Path:
 
 
 def _validation_inputs(run: RunDir, model_path: Path, n: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """n held-out inputs (quantized) and labels; kept in the run folder for this int8 model and n,
+    so that an unchanged re-deploy does not load the dataset and compute its features again."""
     from tinyml.train.tasks import task_arrays
 
+    model_bytes = model_path.read_bytes()
+    key = f"{hashlib.sha256(model_bytes).hexdigest()}-{n}"
+    kept = run.path / VALIDATION_INPUTS
+    try:
+        with np.load(kept) as saved:
+            if str(saved["key"]) == key:
+                return saved["x"], saved["y"], str(saved["what"])
+    except (OSError, ValueError, KeyError):
+        pass  # none yet, or from another model: made again below
     arrays = task_arrays(run.read_config())
-    model = load_model(model_path)
-    q = model.input_tensors[0].quant
+    q = load_model(model_path).input_tensors[0].quant
     assert q is not None
     rng = np.random.default_rng(0)
     pick = rng.choice(len(arrays.y_eval), size=min(n, len(arrays.y_eval)), replace=False)
     x = quantize_input(arrays.x_eval[pick], q.scale[0], q.zero_point[0])
-    return x, arrays.y_eval[pick], f"clips of {arrays.measured_on}"
+    what = f"clips of {arrays.measured_on}"
+    tmp = kept.with_name(f"{kept.stem}.{os.getpid()}.tmp.npz")
+    try:  # best effort: a run folder that cannot be written only costs loading the data next time
+        np.savez(tmp, key=key, x=x, y=arrays.y_eval[pick], what=what)
+        tmp.replace(kept)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    return x, arrays.y_eval[pick], what
 
 
 def _given_run(cfg: DeployConfig) -> RunDir | None:

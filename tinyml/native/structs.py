@@ -47,8 +47,9 @@ def c_types(cls: type[KernelParams]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class ConvParams(KernelParams):
-    C_STRUCT = "tm_conv_t"
+class _Window(KernelParams):
+    """The members tm_conv_t and tm_dwconv_t begin with: shapes, kernel, stride, dilation, padding."""
+
     in_h: U16
     in_w: U16
     in_c: U16
@@ -63,6 +64,11 @@ class ConvParams(KernelParams):
     dil_w: U8
     pad_top: U8
     pad_left: U8
+
+
+@dataclass(frozen=True)
+class ConvParams(_Window):
+    C_STRUCT = "tm_conv_t"
     k_padded: U16
     in_zp: I8
     out_zp: I8
@@ -74,22 +80,8 @@ class ConvParams(KernelParams):
 
 
 @dataclass(frozen=True)
-class DwconvParams(KernelParams):
+class DwconvParams(_Window):
     C_STRUCT = "tm_dwconv_t"
-    in_h: U16
-    in_w: U16
-    in_c: U16
-    out_h: U16
-    out_w: U16
-    out_c: U16
-    k_h: U8
-    k_w: U8
-    stride_h: U8
-    stride_w: U8
-    dil_h: U8
-    dil_w: U8
-    pad_top: U8
-    pad_left: U8
     depth_mult: U8
     c_padded: U16
     in_zp: I8

@@ -29,7 +29,7 @@ from tinyml.measure.validate import ValidationResult, validate
 from tinyml.platform import build_project, platform_for, preflight, session_for
 from tinyml.platform.fit import check_runtime
 from tinyml.tflite.interpreters import quantize_input
-from tinyml.tflite.model import load_model
+from tinyml.tflite.model import parse_model
 from tinyml.train.rundir import RunDir
 
 TASKS = ("kws", "image")
@@ -122,7 +122,7 @@ def _validation_inputs(run: RunDir, model_path: Path, n: int) -> tuple[np.ndarra
     except (OSError, ValueError, KeyError):
         pass  # none yet, or from another model: made again below
     arrays = task_arrays(run.read_config())
-    q = load_model(model_path).input_tensors[0].quant
+    q = parse_model(model_bytes, str(model_path)).input_tensors[0].quant
     assert q is not None
     rng = np.random.default_rng(0)
     pick = rng.choice(len(arrays.y_eval), size=min(n, len(arrays.y_eval)), replace=False)

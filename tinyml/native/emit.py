@@ -159,24 +159,23 @@ def _best(model: TfliteModel, order: list[Layer], fusions: tuple[tuple[str, ...]
 
 
 def _residual_order(model: TfliteModel, layers: list[Layer], fusions: tuple[tuple[str, ...], ...],
-                    allow_in_place: bool) -> list[Layer]:
+                    allow_in_place: bool) -> tuple[list[Layer], list[Step], MemoryPlan]:
     """Operator order, except where running the other branch of a residual block first lowers the
-    arena (fuse.residual_orders), decided one ADD at a time."""
-    order, arena = layers, _best(model, layers, fusions, allow_in_place)[1].arena_bytes
+    arena (fuse.residual_orders), decided one ADD at a time; with the chosen order's best schedule."""
+    order, best = layers, _best(model, layers, fusions, allow_in_place)
     for add in [layer for layer in layers if layer.kind == "add"]:
         for option in residual_orders(model, order, order.index(add)):
-            option_arena = _best(model, option, fusions, allow_in_place)[1].arena_bytes
-            if option_arena < arena:
-                order, arena = option, option_arena
-    return order
+            candidate = _best(model, option, fusions, allow_in_place)
+            if candidate[1].arena_bytes < best[1].arena_bytes:
+                order, best = option, candidate
+    return order, *best
 
 
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
                  allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True,
                  fusions: tuple[tuple[str, ...], ...] = FUSION_CHOICES) -> NativeModel:
     layers = lower(model, where, wide_weights)
-    order = _residual_order(model, layers, fusions, allow_in_place)
-    steps, plan = _best(model, order, fusions, allow_in_place)
+    order, steps, plan = _residual_order(model, layers, fusions, allow_in_place)
     if UNDO_UNNEEDED_FUSIONS:
         steps, plan = _undo_unneeded_fusions(model, order, steps, plan, allow_in_place)
     arrays = {layer.index: [_Array(n, ctype, int(v.size), _lines(v, ctype)) for n, (ctype, v) in layer.arrays.items()]

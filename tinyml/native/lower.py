@@ -180,12 +180,13 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and params.pad_top == 0 and params.pad_left == 0
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
     scratch = 2 * params.k_padded * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
-    arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
     packed = fast and out_c % 2 == 0 and (lo, hi) == (-128, 127)
     if WINOGRAD and winograd.eligible(params, packed):
         params = replace(params, winograd=1)
-        arrays["weights"] = ("int16_t", pair_interleave(winograd.filters(w.data)))
+        arrays = {"weights": ("int16_t", pair_interleave(winograd.filters(w.data)))}
         scratch = winograd.scratch(in_c, out_c)
+    else:
+        arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
     if packed:
         arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:

@@ -141,6 +141,29 @@ def winograd_edges(keras: Any) -> Any:
     return keras.Model(inputs, L.Dense(6)(x))
 
 
+def block_edges(keras: Any) -> Any:
+    """Residual blocks in bands of rows (tm_block_s8): over the model input (not in place: it is
+    pinned); an identity block on Winograd with an odd row count (a last band of one row) and the ReLU
+    after its ADD; a strided block with a 1x1 stride-2 shortcut on odd sizes (its output written over
+    its input); a shortcut that doubles the channels at stride 1 (writing over the input would clobber
+    rows still to be read: refused); a 5x3 first convolution and VALID convolutions on both branches
+    (the shortcut on Winograd); an identity block whose input is read again after it (not in place)."""
+    L = keras.layers
+    inputs = keras.Input((9, 7, 16))
+    x = L.Add()([inputs, L.Conv2D(16, 3, padding="same")(L.Conv2D(16, 3, padding="same", activation="relu")(inputs))])
+    x = L.Conv2D(16, 1, activation="relu")(x)
+    x = L.ReLU()(L.Add()([L.Conv2D(16, 3, padding="same")(L.Conv2D(16, 3, padding="same", activation="relu")(x)), x]))
+    a = L.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = L.Add()([L.Conv2D(32, 1, strides=2)(x), L.Conv2D(32, 3, padding="same")(a)])
+    a = L.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = L.Add()([L.Conv2D(64, 3, padding="same")(L.Conv2D(64, 3, padding="same", activation="relu")(a)),
+                 L.Conv2D(64, 1)(a)])
+    a = L.Conv2D(12, (5, 3), padding="same", activation="relu")(x)
+    x = L.Add()([L.Conv2D(12, 3, padding="valid")(a), L.Conv2D(12, 3, padding="valid")(x)])
+    y = L.Add()([L.Conv2D(12, 3, padding="same")(L.Conv2D(12, 3, padding="same", activation="relu")(x)), x])
+    return keras.Model(inputs, L.Dense(6)(L.Flatten()(L.Add()([y, x]))))
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
@@ -152,6 +175,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "residual_edges": (residual_edges, (7, 9, 6), -1.0, 1.0),
     "band_edges": (band_edges, (13, 11, 4), -1.0, 1.0),
     "winograd_edges": (winograd_edges, (9, 7, 16), -2.0, -0.01),  # zero point 127
+    "block_edges": (block_edges, (9, 7, 16), -1.0, 1.0),
 }
 
 

@@ -18,6 +18,7 @@ from tinyml.errors import UnsupportedOpError
 from tinyml.generate.project import generate
 from tinyml.native import emit
 from tinyml.native.emit import build_native
+from tinyml.native.fuse import CONV_ADD, RES_BLOCK
 from tinyml.native.lower import lower
 from tinyml.tflite.interpreters import TflmRunner, tflm_arena_size
 from tinyml.tflite.model import load_model, parse_model
@@ -162,13 +163,16 @@ def test_plan_is_smaller_than_tflm_and_works_in_place(trained_run: Path) -> None
     assert build_native(model, "m", "x", allow_in_place=False).plan.arena_bytes > native.plan.arena_bytes
 
 
+NO_BLOCKS = tuple(kinds for kinds in emit.FUSION_CHOICES if RES_BLOCK not in kinds)
+
+
 def test_residual_adds_fuse_into_their_convolution_and_go_in_place_only_where_legal() -> None:
     resnet8 = parse_model(_model_bytes("resnet8"))
-    fused, separate = build_native(resnet8, "m", "x"), build_native(resnet8, "m", "x", fusions=((),))
+    fused, separate = build_native(resnet8, "m", "x", fusions=NO_BLOCKS), build_native(resnet8, "m", "x", fusions=((),))
     assert [s.kind for s in fused.steps].count("conv_add") == 3
     # a residual block's convolution output never exists: one 32x32x16 buffer (16 KB) less
     assert fused.plan.arena_bytes <= separate.plan.arena_bytes - 15 * 1024
-    edges = build_native(parse_model(_model_bytes("residual_edges")), "m", "x")
+    edges = build_native(parse_model(_model_bytes("residual_edges")), "m", "x", fusions=NO_BLOCKS)
     fused_steps = [s for s in edges.steps if s.kind == "conv_add"]
     # in place over the residual, except over the model input and over the convolution's own input
     assert [edges.plan.in_place[s.layers[-1].index] for s in fused_steps] == [False, False, True, False, True]
@@ -181,11 +185,67 @@ def test_strided_residual_blocks_run_their_shortcut_first_where_that_lowers_the_
     """ResNet-8's second block: with the 1x1 shortcut computed before the 3x3 convolution (fused with
     the ADD), the block input dies before that convolution runs — whatever order the converter wrote."""
     model = parse_model(_model_bytes("resnet8"))
-    native = build_native(model, "m", "x")
+    native = build_native(model, "m", "x", fusions=NO_BLOCKS)
     fused = [(s.layers[0].conv.k_h, s.layers[0].conv.in_c) for s in native.steps if s.kind == "conv_add"]
     assert (3, 32) in fused  # the second block's 3x3 convolution carries the ADD
     monkeypatch.setattr(emit, "residual_orders", lambda *args: [])
-    assert native.plan.arena_bytes <= build_native(model, "m", "x").plan.arena_bytes
+    assert native.plan.arena_bytes <= build_native(model, "m", "x", fusions=NO_BLOCKS).plan.arena_bytes
+
+
+def test_residual_blocks_run_in_bands_over_their_input() -> None:
+    """ResNet-8's three blocks each run as one call (tm_block_s8) writing their output over their input:
+    the first convolution's output never exists, and the arena is under 0.4x TFLM's."""
+    model = parse_model(_model_bytes("resnet8"))
+    native = build_native(model, "m", "x")
+    blocks = [s for s in native.steps if s.kind == RES_BLOCK]
+    assert [len(s.layers) for s in blocks] == [3, 4, 4]  # identity, then two strided blocks with shortcuts
+    assert all(native.plan.in_place[s.layers[-1].index] for s in blocks)
+    assert native.plan.arena_bytes < build_native(model, "m", "x", fusions=NO_BLOCKS).plan.arena_bytes - 10 * 1024
+    assert native.plan.arena_bytes <= 0.4 * tflm_arena_size(model.data)
+
+
+def test_block_edges_take_every_block_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """block_edges must really reach tm_block_s8's cases (otherwise its bit-exact tests prove little):
+    six blocks, in place exactly where the replay allows it and nothing reads the input later."""
+    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    native = build_native(parse_model(_model_bytes("block_edges")), "m", "x")
+    blocks = [s for s in native.steps if s.kind == RES_BLOCK]
+    shapes = [tuple((ly.conv.k_h, ly.conv.k_w, ly.conv.stride_h, ly.conv.winograd) for ly in s.layers[:-1])
+              for s in blocks]
+    assert shapes == [((3, 3, 1, 1), (3, 3, 1, 1)), ((3, 3, 1, 1), (3, 3, 1, 1)),
+                      ((3, 3, 2, 0), (1, 1, 2, 0), (3, 3, 1, 1)), ((3, 3, 1, 1), (1, 1, 1, 0), (3, 3, 1, 1)),
+                      ((5, 3, 1, 0), (3, 3, 1, 1), (3, 3, 1, 0)), ((3, 3, 1, 0), (3, 3, 1, 0))]
+    # the replay: the expanding shortcut and the Winograd shortcut would overwrite rows still to be read
+    assert [bool(s.in_place_inputs) for s in blocks] == [True, True, True, False, False, True]
+    # planned in place: not over the model input, not over an input read after the block
+    assert [native.plan.in_place[s.layers[-1].index] for s in blocks] == [False, True, True, False, False, False]
+
+
+def test_writing_a_block_over_its_input_where_the_replay_refuses_breaks_it(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay's refusals are real: told every block may overwrite its input, the expanding block
+    of block_edges clobbers input rows it still has to read, and the outputs go wrong."""
+    from tinyml.native import block as blocks
+
+    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    monkeypatch.setattr(blocks, "writes_over_input_safely", lambda block: True)
+    ours, ref = differential(_write(tmp_path, _model_bytes("block_edges")), tmp_path, n=20)
+    assert (ours != ref).any(axis=1).sum() > 10
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+def test_residual_blocks_in_bands_are_bit_exact(winograd: bool, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """block_edges with every block in bands, its convolutions on Winograd and on the direct path."""
+    from tinyml.native import lower as lowering
+
+    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    monkeypatch.setattr(lowering, "WINOGRAD", winograd)
+    ours, ref = differential(_write(tmp_path, _model_bytes("block_edges")), tmp_path, n=150)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+    assert len({row.tobytes() for row in ref}) > 100  # the outputs vary with the input
+    model_c = (tmp_path / "project" / "src" / "model.c").read_text()
+    assert model_c.count("tm_block_s8(") == 6 and ("tm_conv_winograd, " in model_c) == winograd
 
 
 def test_pointwise_layers_fuse_into_the_depthwise_layer_after_them_where_that_shrinks_the_arena(

@@ -91,6 +91,19 @@ def test_winograd_is_bit_exact_on_the_emulated_stm32(tmp_path: Path, monkeypatch
     assert (tmp_path / "project" / "src" / "model.c").read_text().count(".winograd = 1,") == 6
 
 
+def test_residual_blocks_in_bands_are_bit_exact_on_the_emulated_stm32(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every block of block_edges through tm_block_s8 with the Cortex-M kernels (Winograd among them)."""
+    from tinyml.native import emit
+    from tinyml.native.fuse import CONV_ADD, RES_BLOCK
+
+    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes("block_edges")), tmp_path, n=8)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
+    assert len({row.tobytes() for row in ref}) == len(ref)
+    assert (tmp_path / "project" / "src" / "model.c").read_text().count("tm_block_s8(") == 6
+
+
 @pytest.mark.parametrize(("name", "mlperf_id"), [("mobilenet_v1_025", "vww01"), ("resnet8", "ic01"),
                                                   ("toyadmos_autoencoder", "ad01")])
 def test_mlperf_models_are_bit_exact_on_the_emulated_stm32(name: str, mlperf_id: str, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinyml.generate.render import render
-from tinyml.native.fuse import CONV_ADD, PW_DW, Step, residual_orders, schedule
+from tinyml.native.fuse import CONV_ADD, FUSIONS, PW_DW, RES_BLOCK, Step, residual_orders, schedule
 from tinyml.native.lower import Layer, lower
 from tinyml.native.plan import MemoryPlan, plan_memory
 from tinyml.tflite.model import TfliteModel
@@ -20,7 +20,10 @@ KERNELS = {"conv": "tm_conv_s8", "dwconv": "tm_dwconv_s8", "fc": "tm_fc_s8", "av
 VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 6}
 # The fusions tried (fuse.py), in order of preference at equal arenas: residual adds cost no cycles,
 # pointwise-into-depthwise gives up the planar depthwise path.
-FUSION_CHOICES: tuple[tuple[str, ...], ...] = ((CONV_ADD,), (), (CONV_ADD, PW_DW), (PW_DW,))
+# Residual blocks in bands (RES_BLOCK) cost a little (a call per band, the window's row moves), so
+# they come after the plain residual ADD: kept where they lower the arena.
+FUSION_CHOICES: tuple[tuple[str, ...], ...] = ((CONV_ADD,), (), (CONV_ADD, PW_DW), (PW_DW,), (RES_BLOCK, CONV_ADD),
+                                               (RES_BLOCK, CONV_ADD, PW_DW))
 # Undo each pointwise-into-depthwise fusion that does not lower the arena (tests turn it off to run
 # every fusable pair of an edge model through the fused kernel).
 UNDO_UNNEEDED_FUSIONS = True
@@ -97,6 +100,11 @@ def _where(t: int, plan: MemoryPlan) -> str:
     return "TM_IN" if t in plan.external else f"TM_A({plan.tensor_offsets[t]})"
 
 
+def _runner(conv: Layer) -> str:
+    """The function that runs a convolution's rows in a block (tm_conv_fn)."""
+    return "tm_conv_winograd" if conv.conv.winograd else "tm_conv_direct"
+
+
 def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
     src = [_where(t, plan) for t in step.inputs]
     dst = _where(step.output, plan)
@@ -107,6 +115,11 @@ def _code(step: Step, plan: MemoryPlan, model: TfliteModel) -> str:
                     f"&L{add.index}, {int(step.conv_is_in1)}, {src[1]})")
         return (f"tm_conv_add_s8(&L{conv.index}, &L{add.index}, {int(step.conv_is_in1)}, {src[0]}, {src[1]}, {dst}, "
                 f"TM_A({plan.scratch_offsets[step.index]}))")
+    if step.kind == RES_BLOCK:
+        a, *shortcut, b, add = step.layers
+        s = f"&L{shortcut[0].index}, {_runner(shortcut[0])}" if shortcut else "NULL, NULL"
+        return (f"tm_block_s8(&L{a.index}, {_runner(a)}, {s}, &L{b.index}, {_runner(b)}, &L{add.index}, "
+                f"{int(add.inputs[0] == b.output)}, {src[0]}, {dst}, TM_A({plan.scratch_offsets[step.index]}))")
     if step.kind == PW_DW:
         pw, dw = step.layers
         return f"tm_pw_dw_s8(&L{pw.index}, &L{dw.index}, {src[0]}, {dst}, TM_A({plan.scratch_offsets[step.index]}))"
@@ -140,7 +153,7 @@ def _undo_unneeded_fusions(model: TfliteModel, layers: list[Layer], steps: list[
                          allow_in_place: bool) -> tuple[list[Step], MemoryPlan]:
     """Run each pointwise-into-depthwise pair as two calls again where the arena stays as small: the
     fused call gives up the planar depthwise path, so it is kept only where it lowers the peak."""
-    kinds = tuple(sorted({step.kind for step in steps if step.kind in (CONV_ADD, PW_DW)}))
+    kinds = tuple(sorted({step.kind for step in steps if step.kind in FUSIONS}))
     separate: frozenset[int] = frozenset()
     for step in [s for s in steps if s.kind == PW_DW]:
         option = _smallest(model, schedule(model, layers, kinds, separate | {step.index}), allow_in_place)
@@ -173,7 +186,9 @@ def _residual_order(model: TfliteModel, layers: list[Layer], fusions: tuple[tupl
 
 def build_native(model: TfliteModel, name: str, source_name: str, where: str = "model",
                  allow_in_place: bool = True, wide_weights: bool | frozenset[int] = True,
-                 fusions: tuple[tuple[str, ...], ...] = FUSION_CHOICES) -> NativeModel:
+                 fusions: tuple[tuple[str, ...], ...] | None = None) -> NativeModel:
+    """The native runtime's sources for ``model``; ``fusions``: the choices tried (FUSION_CHOICES)."""
+    fusions = FUSION_CHOICES if fusions is None else fusions
     layers = lower(model, where, wide_weights)
     order, steps, plan = _residual_order(model, layers, fusions, allow_in_place)
     if UNDO_UNNEEDED_FUSIONS:

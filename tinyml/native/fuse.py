@@ -21,6 +21,10 @@ orders that move one of them there (always legal: only the ADD reads it). Comput
 first lets the block input die before the second convolution runs, which ``emit.py`` keeps where
 that lowers the arena.
 
+Residual blocks in bands of rows (``tm_block_s8``, ``block.py``): a block's two convolutions, its
+shortcut convolution if any, and its ADD as one call that never holds the first convolution's
+output, and may write the block's output over its input as the bands consume it.
+
 Which fusions a model gets is chosen by arena (``emit.py``): each can cost more scratch than it
 saves, and a pointwise-into-depthwise fusion that does not lower the arena is undone (it costs
 cycles: the planar depthwise path).
@@ -31,6 +35,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from tinyml.native import block as blocks
 from tinyml.native.lower import Layer
 from tinyml.tflite.model import TfliteModel
 
@@ -43,13 +48,15 @@ def align(n: int) -> int:
 
 CONV_ADD = "conv_add"
 PW_DW = "pw_dw"
-FUSIONS = (CONV_ADD, PW_DW)
+RES_BLOCK = "res_block"
+FUSIONS = (CONV_ADD, PW_DW, RES_BLOCK)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One kernel call: one layer, a convolution and the ADD after it (``conv_add``), or a pointwise
-    convolution and the depthwise one after it (``pw_dw``)."""
+    """One kernel call: one layer, a convolution and the ADD after it (``conv_add``), a pointwise
+    convolution and the depthwise one after it (``pw_dw``), or a residual block (``res_block``:
+    its layers A, (S,) B, ADD as ``block.Block.layers``)."""
 
     layers: tuple[Layer, ...]  # the operators it runs, in schedule order
     kind: str  # the layer's kind, or one of FUSIONS
@@ -100,6 +107,15 @@ def _pw_dw(pw: Layer, dw: Layer) -> Step | None:
     return Step((pw, dw), PW_DW, pw.inputs, dw.output, (), scratch, scratch)
 
 
+def _res_block(layers: list[Layer], i: int, readers: Counter[int], model: TfliteModel) -> Step | None:
+    block = blocks.match(layers, i, readers, set(model.outputs))
+    if block is None:
+        return None
+    in_place = (block.x,) if blocks.writes_over_input_safely(block) else ()
+    need = blocks.scratch(block)
+    return Step(block.layers, RES_BLOCK, (block.x,), block.add.output, in_place, need, need)
+
+
 def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] = FUSIONS,
              separate: frozenset[int] = frozenset()) -> list[Step]:
     """The kernel calls in order, with the ``fusions`` named (none: one call per layer), except for
@@ -109,11 +125,12 @@ def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] =
     steps: list[Step] = []
     i = 0
     while i < len(layers):
-        fused = None
-        if (i + 1 < len(layers) and layers[i].index not in separate
+        fused = (_res_block(layers, i, readers, model) if RES_BLOCK in fusions and layers[i].index not in separate
+                 else None)
+        if (fused is None and i + 1 < len(layers) and layers[i].index not in separate
                 and _only_reader(layers[i], layers[i + 1], readers, model)):
-            fused = next((step for kind in fusions if (step := makers[kind](layers[i], layers[i + 1])) is not None),
-                         None)
+            fused = next((step for kind in fusions
+                          if kind in makers and (step := makers[kind](layers[i], layers[i + 1])) is not None), None)
         steps.append(fused or single(layers[i]))
         i += len(steps[-1].layers)
     return steps

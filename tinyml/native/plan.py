@@ -9,6 +9,11 @@ later reads that input, no other input of the call shares its buffer, and it is 
 
 The model input (and any view of it) lives outside the arena, in a buffer of its own that the
 firmware's protocol loads straight into (no copy of every input into the arena): ``external``.
+A step that runs in place over a buffer larger than the tensors it reads and writes there (an
+in-place chain keeps its largest member's size: a strided block's output is half its input) puts
+its scratch in that buffer's unused end, which nothing else uses while it runs: only the step's own
+tensors of a chain are alive during it (an input written over has no later reader).
+
 Buffers are packed by a first-fit placement tried in several orders (TFLM's largest-first among
 them), keeping the smallest arena.
 """
@@ -105,15 +110,25 @@ def plan_memory(model: TfliteModel, steps: list[Step], allow_in_place: bool = Tr
     roots = sorted(r for r in size if r not in outside)
     buffers = [Buffer(align(size[r]), first.get(r, 0), max(last.get(r, 0), first.get(r, 0))) for r in roots]
     scratch_layers = []
+    in_tail: dict[int, tuple[int, int, int]] = {}  # step index -> (group root, offset in it, bytes)
     for pos, step in enumerate(steps):
         need = step.scratch_in_place if in_place[step.layers[-1].index] else step.scratch
-        if need:
-            scratch_layers.append(step.index)
-            buffers.append(Buffer(align(need), pos, pos))
+        if not need:
+            continue
+        if in_place[step.layers[-1].index]:
+            root = groups.find(step.output)
+            live = align(max(sizes[t] for t in (*step.inputs, step.output) if groups.find(t) == root))
+            if root not in outside and align(size[root]) - live >= align(need):
+                in_tail[step.index] = (root, live, align(need))
+                continue
+        scratch_layers.append(step.index)
+        buffers.append(Buffer(align(need), pos, pos))
     arena, offsets = _best_plan(buffers)
     root_offset = dict(zip(roots, offsets[: len(roots)], strict=True))
     scratch_offsets = dict(zip(scratch_layers, offsets[len(roots) :], strict=True))
     scratch_bytes = {i: b.size for i, b in zip(scratch_layers, buffers[len(roots) :], strict=True)}
+    for i, (root, at, n) in in_tail.items():
+        scratch_offsets[i], scratch_bytes[i] = root_offset[root] + at, n
     external = frozenset(t for t in sizes if groups.find(t) in outside)
     return MemoryPlan(arena, {t: root_offset[groups.find(t)] for t in sizes if t not in external}, scratch_offsets,
                       scratch_bytes, in_place, sum(align(n) for n in sizes.values()), external)

@@ -162,6 +162,24 @@ void tm_pw_dw_s8(const tm_conv_t *pw, const tm_dwconv_t *dw, const int8_t *in, i
 size_t tm_conv_winograd_scratch(const tm_conv_t *p);
 void tm_conv_winograd(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch, const tm_add_t *add,
                       int conv_is_in1, const int8_t *residual);
+/* A convolution (add NULL) or convolution + ADD (as tm_conv_add_s8), run by its direct path
+ * (tm_conv_direct) or by Winograd (tm_conv_winograd): how a residual block runs its convolutions. */
+typedef void (*tm_conv_fn)(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch, const tm_add_t *add,
+                           int conv_is_in1, const int8_t *residual);
+void tm_conv_direct(const tm_conv_t *p, const int8_t *in, int8_t *out, int8_t *scratch, const tm_add_t *add,
+                    int conv_is_in1, const int8_t *residual);
+/* A residual block in bands of TM_BLOCK_BAND output rows (tinyml_nn_block.c): conv a reads the block
+ * input, conv b (stride 1, dilation 1) reads only a's output, the ADD (b_is_in1: b's output is its
+ * first input) adds b's output to the block input (s NULL) or to the output of conv s, which reads the
+ * block input. a's output exists only as a window of the rows b's band needs; s writes its band into
+ * `out`, where the ADD then runs in place. `out` may be `in` when the generator proved it legal.
+ * Scratch: tm_block_window_bytes, then the largest of the three convolutions' scratch (b's with its
+ * ADD's pair buffer, as tm_conv_add_s8), each rounded up to 4. */
+#define TM_BLOCK_BAND 2
+size_t tm_block_window_bytes(const tm_conv_t *a, const tm_conv_t *b);
+void tm_block_s8(const tm_conv_t *a, tm_conv_fn run_a, const tm_conv_t *s, tm_conv_fn run_s, const tm_conv_t *b,
+                 tm_conv_fn run_b, const tm_add_t *add, int b_is_in1, const int8_t *in, int8_t *out,
+                 int8_t *scratch);
 void tm_fc_s8(const tm_fc_t *p, const int8_t *in, int8_t *out);
 void tm_avgpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);
 void tm_maxpool_s8(const tm_pool_t *p, const int8_t *in, int8_t *out);

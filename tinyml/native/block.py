@@ -88,8 +88,8 @@ def _bandable(block: Block) -> bool:
 
 
 def scratch(block: Block) -> int:
-    """tm_block_scratch: the window of A's rows, then the largest of A's, S's and B's (+ its ADD's
-    pair buffer) scratch."""
+    """tm_block_s8's scratch: the window of A's rows (tm_block_window_bytes), then the largest of A's,
+    S's and B's (+ its ADD's pair buffer) scratch."""
     a = block.a.conv
     work = [round4(block.a.scratch), round4(block.b.scratch) + round4(2 * block.b.conv.out_c)]
     if block.s is not None:
@@ -122,7 +122,7 @@ def _pixel_reads(p: ConvParams, oy: int, ox: int) -> Iterator[tuple[int, int]]:
             yield ((iy * p.in_w + min(xs)) * p.in_c, (iy * p.in_w + max(xs) + 1) * p.in_c)
 
 
-def schedule_rows(block: Block) -> Iterator[tuple[int, int, int, int]]:
+def _schedule_rows(block: Block) -> Iterator[tuple[int, int, int, int]]:
     """Per band: (r, n, first new A row, end of A rows): B's output rows [r, r + n) need A's rows up to
     the end; those from the first new one are computed in that band (tm_block_s8's loop)."""
     b = block.b.conv
@@ -138,7 +138,7 @@ def _events(block: Block) -> Iterator[_Event]:
     a, b = block.a.conv, block.b.conv
     in_row = a.in_w * a.in_c
     out_row = b.out_w * b.out_c
-    for r, n, a_lo, a_hi in schedule_rows(block):
+    for r, n, a_lo, a_hi in _schedule_rows(block):
         if a_hi > a_lo:
             lo, hi = _rows_read(a, a_lo, a_hi)
             yield _Event(((lo * in_row, hi * in_row),), (0, 0), True)

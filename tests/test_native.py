@@ -88,6 +88,11 @@ def fuse_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(emit, "UNDO_UNNEEDED_FUSIONS", False)
 
 
+def blocks_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every residual block runs in bands (tm_block_s8), not only where that lowers the arena."""
+    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+
+
 @pytest.mark.parametrize("name", sorted(refs.EDGE_MODELS))
 def test_kernel_edge_cases_are_bit_exact_with_tflm(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fuse_everything(monkeypatch)
@@ -207,7 +212,7 @@ def test_residual_blocks_run_in_bands_over_their_input() -> None:
 def test_block_edges_take_every_block_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """block_edges must really reach tm_block_s8's cases (otherwise its bit-exact tests prove little):
     six blocks, in place exactly where the replay allows it and nothing reads the input later."""
-    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    blocks_everywhere(monkeypatch)
     native = build_native(parse_model(_model_bytes("block_edges")), "m", "x")
     blocks = [s for s in native.steps if s.kind == RES_BLOCK]
     shapes = [tuple((ly.conv.k_h, ly.conv.k_w, ly.conv.stride_h, ly.conv.winograd) for ly in s.layers[:-1])
@@ -227,7 +232,7 @@ def test_writing_a_block_over_its_input_where_the_replay_refuses_breaks_it(tmp_p
     of block_edges clobbers input rows it still has to read, and the outputs go wrong."""
     from tinyml.native import block as blocks
 
-    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    blocks_everywhere(monkeypatch)
     monkeypatch.setattr(blocks, "writes_over_input_safely", lambda block: True)
     ours, ref = differential(_write(tmp_path, _model_bytes("block_edges")), tmp_path, n=20)
     assert (ours != ref).any(axis=1).sum() > 10
@@ -239,7 +244,7 @@ def test_residual_blocks_in_bands_are_bit_exact(winograd: bool, tmp_path: Path,
     """block_edges with every block in bands, its convolutions on Winograd and on the direct path."""
     from tinyml.native import lower as lowering
 
-    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    blocks_everywhere(monkeypatch)
     monkeypatch.setattr(lowering, "WINOGRAD", winograd)
     ours, ref = differential(_write(tmp_path, _model_bytes("block_edges")), tmp_path, n=150)
     assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"

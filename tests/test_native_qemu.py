@@ -19,7 +19,7 @@ from tinyml.tflite.interpreters import TflmRunner
 from tinyml.tflite.model import load_model
 from tinyml.train.rundir import RunDir
 
-from .test_native import _inputs, _model_bytes, _write, fuse_everything
+from .test_native import _inputs, _model_bytes, _write, blocks_everywhere, fuse_everything
 
 pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                                 reason="needs gcc-arm-none-eabi and qemu-system-arm (scripts/bootstrap.sh)")
@@ -94,10 +94,7 @@ def test_winograd_is_bit_exact_on_the_emulated_stm32(tmp_path: Path, monkeypatch
 def test_residual_blocks_in_bands_are_bit_exact_on_the_emulated_stm32(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Every block of block_edges through tm_block_s8 with the Cortex-M kernels (Winograd among them)."""
-    from tinyml.native import emit
-    from tinyml.native.fuse import CONV_ADD, RES_BLOCK
-
-    monkeypatch.setattr(emit, "FUSION_CHOICES", ((RES_BLOCK, CONV_ADD),))
+    blocks_everywhere(monkeypatch)
     ours, ref, _, _ = _on_qemu(_write(tmp_path, _model_bytes("block_edges")), tmp_path, n=8)
     assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"
     assert len({row.tobytes() for row in ref}) == len(ref)

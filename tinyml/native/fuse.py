@@ -125,12 +125,14 @@ def schedule(model: TfliteModel, layers: list[Layer], fusions: tuple[str, ...] =
     steps: list[Step] = []
     i = 0
     while i < len(layers):
-        fused = (_res_block(layers, i, readers, model) if RES_BLOCK in fusions and layers[i].index not in separate
-                 else None)
-        if (fused is None and i + 1 < len(layers) and layers[i].index not in separate
-                and _only_reader(layers[i], layers[i + 1], readers, model)):
-            fused = next((step for kind in fusions
-                          if kind in makers and (step := makers[kind](layers[i], layers[i + 1])) is not None), None)
+        fused = None
+        if layers[i].index not in separate:
+            if RES_BLOCK in fusions:
+                fused = _res_block(layers, i, readers, model)
+            if fused is None and i + 1 < len(layers) and _only_reader(layers[i], layers[i + 1], readers, model):
+                fused = next((step for kind in fusions
+                              if kind in makers and (step := makers[kind](layers[i], layers[i + 1])) is not None),
+                             None)
         steps.append(fused or single(layers[i]))
         i += len(steps[-1].layers)
     return steps

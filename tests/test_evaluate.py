@@ -30,7 +30,8 @@ def _reference_int8(tflite: Path, audio: np.ndarray) -> np.ndarray:
 
 
 def test_evaluate_a_run_on_its_held_out_voices(trained_run: Path, synth_dataset: Path, tmp_path: Path) -> None:
-    report = evaluate(trained_run, synth_dataset, split="test", out=tmp_path)
+    out = tmp_path / "reports" / "synth"  # created: it need not exist
+    report = evaluate(trained_run, synth_dataset, split="test", out=out)
     data = load_eval_set(synth_dataset, LABELS, "test")
     pred = _reference_int8(RunDir(trained_run).int8_model, data.audio)
     assert report.clips == len(data.labels) > 100
@@ -42,9 +43,9 @@ def test_evaluate_a_run_on_its_held_out_voices(trained_run: Path, synth_dataset:
     assert sum(map(sum, report.confusion)) == report.clips
     assert sum(c.clips for c in report.per_class) == report.clips
     assert "held-out SYNTHETIC voices" in report.measured_on
-    saved = json.loads((tmp_path / "eval-synth-test.json").read_text())
+    saved = json.loads((out / "eval-synth-test.json").read_text())
     assert saved["int8_accuracy"] == report.int8_accuracy
-    assert "| keywords |" in (tmp_path / "eval-synth-test.md").read_text()
+    assert "| keywords |" in (out / "eval-synth-test.md").read_text()
 
 
 def test_a_folder_with_missing_classes_and_a_bare_model(trained_run: Path, synth_dataset: Path,
@@ -87,6 +88,9 @@ def test_bad_evaluation_inputs_are_one_line_errors(trained_run: Path, tmp_path: 
     assert "neither a run folder nor a .tflite" in capsys.readouterr().err
     assert main(["evaluate", str(trained_run), "--data", str(empty), "--split", "dev"]) == 1
     assert "unknown split 'dev'" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["evaluate", str(trained_run), "--data", str(empty), "--out", str(tmp_path / "file")]) == 1
+    assert "is a file; give a folder" in capsys.readouterr().err
 
 
 def test_quantize_eval_data_lands_in_the_report(trained_run: Path, synth_dataset: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from tinyml import console
 from tinyml.audio import features
 from tinyml.datasets.speech_commands import LABELS, SILENCE, UNKNOWN, EvalSet, describe, load_eval_set
-from tinyml.errors import ModelError
+from tinyml.errors import ModelError, TinymlError
 from tinyml.tflite.interpreters import TflmRunner, quantize_input
 from tinyml.tflite.model import load_model, require_full_int8
 from tinyml.train.rundir import RunDir, write_json
@@ -150,12 +150,15 @@ def evaluate(target: Path, data_dir: Path, split: str = "all", labels: str | Non
              out: Path | None = None) -> EvalReport:
     """Evaluate a run or model on a folder; write ``eval-<folder>.{json,md}`` beside the model
     (or into ``out``)."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise TinymlError(f"--out {out} is a file; give a folder for the eval-*.json/.md reports")
     model = resolve(target, labels)
     data = load_eval_set(data_dir, model.labels, split)
     console.info(data.report.summary())
     x = features.pcm_features(data.audio)
     report = score(model, data, x, data_dir, split)
     folder = out or model.tflite.parent
+    folder.mkdir(parents=True, exist_ok=True)
     stem = f"eval-{data_dir.resolve().name}" + ("" if split == "all" else f"-{split}")
     write_json(folder / f"{stem}.json", report.as_dict())
     (folder / f"{stem}.md").write_text(markdown(report))

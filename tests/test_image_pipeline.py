@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 def image_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = synthesize_images(tmp_path_factory.mktemp("img") / "set", SynthImageConfig(4, 200, 48, seed=0))
     out = tmp_path_factory.mktemp("runs") / "image"
-    cfg = ImageTrainConfig(data=str(data), board="qemu-stm32f405", epochs=8, batch_size=16, learning_rate=5e-3,
+    cfg = ImageTrainConfig(data=str(data), board="qemu-stm32f405", epochs=20, batch_size=16, learning_rate=5e-3,
                            samples=20, population=12, generations=3, resolutions=(48,), widths=(0.25,))
     train_image(cfg, out)
     quantize_run(out)

@@ -7,7 +7,10 @@ unfinished ones continue from their last epoch, failed ones are tried again.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -94,8 +97,16 @@ def plan_search(req: SearchRequest) -> SearchPlan:
                       req.cpus_per_trial, extra)
 
 
+def _kill_group(pgid: int) -> None:
+    """Kill what is left of the driver's process group: Ray's agents (dashboard agent, runtime-env
+    agent) can outlive ``ray.shutdown()`` and the driver by seconds."""
+    with contextlib.suppress(ProcessLookupError):  # nothing left
+        os.killpg(pgid, signal.SIGKILL)
+
+
 def _run_executor(out: Path) -> None:
-    """The Ray driver in its own process group; its stdin closing (here, or our death) stops it."""
+    """The Ray driver in its own process group; its stdin closing (here, or our death) stops it,
+    and whatever of the group is left when it has exited is killed here."""
     child = subprocess.Popen([sys.executable, "-m", "tinyml.search.execute", str(out)], stdin=subprocess.PIPE,
                              start_new_session=True)
     try:
@@ -107,9 +118,11 @@ def _run_executor(out: Path) -> None:
             child.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             child.kill()
+        _kill_group(child.pid)
         raise
     assert child.stdin is not None
     child.stdin.close()
+    _kill_group(child.pid)  # start_new_session: the group's id is the driver's pid
     if code != 0:
         error = out / ERROR_FILE
         if error.is_file():

@@ -118,11 +118,11 @@ def _run_executor(out: Path) -> None:
             child.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             child.kill()
-        _kill_group(child.pid)
         raise
+    finally:
+        _kill_group(child.pid)  # start_new_session: the group's id is the driver's pid
     assert child.stdin is not None
     child.stdin.close()
-    _kill_group(child.pid)  # start_new_session: the group's id is the driver's pid
     if code != 0:
         error = out / ERROR_FILE
         if error.is_file():

@@ -14,8 +14,8 @@ def deploy(
     port: str | None = typer.Option(None, help="Serial port of a real board (default: found by USB ids)."),
     work: Path = typer.Option(Path("work/deploy"), help="Working folder (reused: unchanged stages are skipped)."),
     epochs: int | None = typer.Option(None, min=1, help="Training epochs (default: kws 60, image 10)."),
-    per_word: int = typer.Option(300, min=1, help="Synthetic KWS clips per keyword; 1200 hears real voices better "
-                                                  "(README: 0.82 instead of 0.74 on real recordings) at ~4x the time."),
+    per_word: int = typer.Option(300, min=1, help="Synthetic KWS clips per keyword; 1200: real recordings "
+                                                  "0.82 overall, not 0.74; keywords no better (README); ~4x the time."),
     words: str | None = typer.Option(None, help="Keywords or phrases for the synthetic KWS set, comma-separated "
                                                 "(default: the MLPerf Tiny ten)."),
     eval_data: list[Path] | None = typer.Option(None, "--eval-data", help="Also measure accuracy on this KWS "

@@ -36,7 +36,7 @@ from .stream_support import (
 )
 
 TINY = Path(__file__).parent / "data" / "tiny_kws_int8.tflite"
-# The session's model is small (20 epochs on 80 clips a word of five engines' voices, ~0.47 accurate,
+# The session's model is small (20 epochs on 80 clips a word of seven engines' voices, ~0.47 accurate,
 # and it differs run to run): the tracks are made of the held-out clips it classifies right on their
 # own (``clips_heard``), and a lower threshold than the default; benchmarks/kws_stream.py measures
 # the default recipe on all held-out voices.

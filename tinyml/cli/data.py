@@ -22,16 +22,16 @@ def speech_commands(
 def synth_kws(
     out: Path = typer.Argument(..., help="Folder for the SYNTHETIC dataset (new or empty)."),
     per_word: int = typer.Option(100, min=1, help="Clips per keyword."),
-    unknown_per_word: int = typer.Option(40, min=0, help="Clips per other (_unknown_) word (~230 words); 0: a "
+    unknown_per_word: int = typer.Option(47, min=0, help="Clips per other (_unknown_) word (~230 words); 0: a "
                                                         "quarter of --per-word."),
     words: str | None = typer.Option(None, help="Your keywords or phrases, comma-separated (default: the MLPerf "
                                                 "Tiny ten), e.g. \"lights on,lights off,hey tiny\"."),
-    engines: str = typer.Option("espeak-ng,flite,festival,rhvoice,mbrola",
-                                help="Speech engines to use, comma-separated."),
+    engines: str = typer.Option("espeak-ng,flite,festival,rhvoice,mbrola,piper,kokoro",
+                                help="Speech engines to use, comma-separated (piper and kokoro: neural voices)."),
     seed: int = typer.Option(0, help="Random seed."),
     force: bool = typer.Option(False, help="Rebuild a synthetic dataset made with other settings."),
 ) -> None:
-    """Build a SYNTHETIC Speech Commands-layout dataset offline (five offline speech engines)."""
+    """Build a SYNTHETIC Speech Commands-layout dataset offline (seven offline speech engines)."""
     from tinyml.datasets.synth import SynthConfig, parse_engines, parse_words, synthesize
 
     keywords = parse_words(words) if words is not None else SynthConfig.keywords

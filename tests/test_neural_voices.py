@@ -1,0 +1,58 @@
+"""The neural voices (Piper, Kokoro-82M) run for real through onnxruntime on espeak-ng's phonemes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyml.audio.features import log_mel
+from tinyml.datasets import neural
+from tinyml.datasets import voices as tts
+from tinyml.datasets.speech_commands import KEYWORDS
+from tinyml.datasets.synth import parse_words
+from tinyml.datasets.words import spoken, unknown_words
+
+
+def test_every_phoneme_of_the_vocabulary_reaches_both_models() -> None:
+    """A symbol missing from a model's table would be dropped silently: the word would be misspoken."""
+    piper, kokoro = neural._piper(), neural._kokoro()
+    words = [*KEYWORDS, *unknown_words(KEYWORDS), *parse_words("lights on,hey tiny,turn off the heater")]
+    for word in words:
+        ipa = tts._ipa(spoken(word))
+        assert ipa and not [c for c in ipa if c not in piper.ids], (word, ipa)
+        assert not [c for c in neural.kokoro_symbols(ipa) if c not in kokoro.vocab], (word, ipa)
+    assert neural.kokoro_symbols("ɹˈaɪt ɡˈoʊ") == "ɹˈIt ɡˈO"  # diphthongs are one Kokoro letter
+
+
+def _clip_features(audio: np.ndarray) -> np.ndarray:
+    """Mean log-mel spectrum (40 bands) of a word, centred in 1 s, without its overall level."""
+    clip = np.zeros(16000, np.float32)
+    word = audio[:16000]
+    start = (16000 - word.size) // 2
+    clip[start : start + word.size] = word
+    spectrum = log_mel(clip[None])[0].mean(axis=0)
+    return spectrum - spectrum.mean()
+
+
+def test_kokoro_pseudo_voices_are_different_speakers_and_each_speaks_alike_every_time() -> None:
+    pool = tts.voices([tts.KOKORO])[tts.KOKORO]
+    assert len(pool) == neural.KOKORO_VOICES
+    mixes = [neural.kokoro_mix(v.name) for v in pool[:8]]
+    assert all(np.isclose(w.sum(), 1.0) for mix in mixes for w in mix)
+    assert len({tuple(np.round(t, 6)) for t, _ in mixes}) == 8
+    batch = [tts.Utterance("seven", pool[k]) for k in (0, 0, 1, 2)]
+    first, again, other1, other2 = tts.synthesize(batch)
+    np.testing.assert_array_equal(first, again)  # a pseudo-voice is a fixed style: deterministic
+    spectra = [_clip_features(a) for a in (first, other1, other2)]
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert np.abs(spectra[a] - spectra[b]).mean() > 0.1, (a, b)  # another timbre, not a copy
+
+
+def test_piper_varies_each_utterance_like_a_person_saying_a_word_twice() -> None:
+    joe = tts.voices([tts.PIPER])[tts.PIPER][0]
+    takes = tts.synthesize([tts.Utterance("marvin", joe, rate) for rate in (1.0, 1.0, 1.0001)])
+    for a in takes:
+        assert 0.25 < np.max(np.abs(a)) <= 1.0 and 0.3 < a.size / 16000 < 1.5
+    assert not np.array_equal(takes[0], takes[1])  # VITS samples its own noise
+    rates = [neural._utterance_rng("marvin", "joe", r).uniform(*neural.PIPER_NOISE) for r in (1.0, 1.0, 1.0001)]
+    assert rates[0] == rates[1] != rates[2]  # the noise scales are drawn per utterance, reproducibly

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: deploy keyword spotting to the emulated STM32F405 — synthesize a keyword dataset
-# offline (espeak-ng, flite, festival, RHVoice, MBROLA), train the DS-CNN, quantize it to full
+# offline (espeak-ng, flite, festival, RHVoice, MBROLA and the neural Piper and Kokoro voices), train the DS-CNN, quantize it to full
 # int8, generate the code-generated native firmware, build it with PlatformIO, run it under QEMU,
 # and print on-device latency, RAM/flash and a bit-exact validation against the TFLite Micro host
 # interpreter.
@@ -8,4 +8,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TINYML_ROOT"
-tinyml deploy kws --work work/deploy --per-word "${TINYML_DEMO_PER_WORD:-300}" --epochs "${TINYML_DEMO_EPOCHS:-60}" "$@"
+tinyml deploy kws --work work/deploy --per-word "${TINYML_DEMO_PER_WORD:-700}" --epochs "${TINYML_DEMO_EPOCHS:-30}" "$@"

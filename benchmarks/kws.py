@@ -1,5 +1,5 @@
 """Benchmark (not a test): training time per epoch, and the int8 model's MACs, flash and TFLM
-arena, for both DS-CNN variants, on a SYNTHETIC dataset (espeak-ng, flite, festival).
+arena, for both DS-CNN variants, on a SYNTHETIC dataset (the seven offline speech engines).
 
     python benchmarks/kws.py [--per-word 150] [--epochs 2] [--work DIR]
 """

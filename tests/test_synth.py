@@ -134,6 +134,28 @@ def test_splits_never_share_a_voice(synth_dataset: Path) -> None:
     assert not voices["validation"] & voices["test"]
 
 
+def test_neural_voices_are_trained_on_clean_and_only_the_debian_voices_are_held_out(synth_dataset: Path) -> None:
+    import numpy as np
+
+    from tinyml.datasets import voices as tts
+
+    manifest = json.loads((synth_dataset / MANIFEST).read_text())
+    neural = {tts.speaker_id(tts.Voice(e, v)) for e in tts.NEURAL for v in manifest["voices"][e]}
+    index = scan(synth_dataset)
+    clips = {s: [c for c in index.clips if c.split == s and c.speaker in neural]
+             for s in ("train", "validation", "test")}
+    assert len(clips["train"]) > 100 and not clips["validation"] and not clips["test"]
+
+    def silent_edge(path: str) -> bool:  # placed speech leaves exact zeros around it unless noise was added
+        samples = read_wav(synth_dataset / path).samples
+        loud = np.flatnonzero(samples)
+        return loud[0] >= 1600 or loud[-1] < samples.size - 1600
+
+    assert sum(silent_edge(c.path) for c in clips["train"]) > 0.9 * len(clips["train"])
+    debian = [c for c in index.clips if c.speaker not in neural][:400]
+    assert sum(silent_edge(c.path) for c in debian) < 0.7 * len(debian)  # half of them carry noise
+
+
 def test_loads_as_twelve_classes(synth_dataset: Path) -> None:
     data = load_kws(synth_dataset)
     assert sum(data.report.skipped.values()) == 0

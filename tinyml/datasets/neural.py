@@ -14,10 +14,11 @@ Both models ship inside PyPI wheels, so nothing is downloaded at run time:
   around the shipped ones.
 
 Both speak espeak-ng's US-English IPA (the caller phonemizes), mapped to each model's symbols.
-Speaking rate maps to Piper's ``length_scale`` (1 / rate) and Kokoro's ``speed``; neither takes a
-pitch target. A session runs one intra-op thread, so parallel synthesis threads each use a core.
-Output is float32 mono at 16 kHz. Added to the five Debian engines, these voices lift keyword
-accuracy on real recordings (README, "Synthetic speech, real people").
+Speaking rate maps to Piper's ``length_scale`` (1 / rate) and Kokoro's ``speed`` (drawn from
+:data:`RATE_RANGES`); neither takes a pitch target. A session runs one intra-op thread, so parallel
+synthesis threads each use a core. Output is float32 mono at 16 kHz. Added to the five Debian
+engines, these voices lift keyword accuracy on real recordings (README, "Synthetic speech, real
+people").
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ KOKORO_VOICES = 128  # pseudo-voices mixed from Kokoro's five styles
 KOKORO_MIX_ALPHA = 0.5  # Dirichlet concentration: < 1 keeps most mixes near one or two shipped voices
 KOKORO_MAX_TOKENS = 500
 KOKORO_RATE = 24000  # Hz, Kokoro's output
+RATE_RANGES = {KOKORO: (0.8, 1.2)}  # Kokoro's speed: the range measured on real recordings (README)
 PIPER_NOISE = (0.5, 1.0)  # VITS noise_scale range (the voice's default: 0.667)
 PIPER_NOISE_W = (0.6, 1.0)  # VITS duration noise range (default 0.8)
 _KOKORO_MAP = (("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("ɝ", "ɜɹ"),
@@ -165,7 +167,7 @@ def _speak_kokoro(ipa: str, voice: str, rate: float) -> np.ndarray:
     kokoro = _kokoro()
     tokens = [kokoro.vocab[c] for c in kokoro_symbols(ipa) if c in kokoro.vocab][:KOKORO_MAX_TOKENS]
     timbre, prosody = kokoro_mix(voice)
-    per_length = kokoro.styles[:, max(0, min(len(tokens), kokoro.styles.shape[1]) - 1)]  # (5, 256)
+    per_length = kokoro.styles[:, min(len(tokens), kokoro.styles.shape[1] - 1)]  # (5, 256), as Kokoro indexes
     style = np.concatenate([timbre @ per_length[:, :128], prosody @ per_length[:, 128:]])[None].astype(np.float32)
     audio = kokoro.session.run(None, {"tokens": np.array([[0, *tokens, 0]], np.int64), "style": style,
                                       "speed": np.array([rate], np.float32)})[0]

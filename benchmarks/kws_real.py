@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tinyml.datasets.synth import SynthConfig, synthesize
+from tinyml.deploy.pipeline import KWS_EPOCHS, KWS_PER_WORD
 from tinyml.evaluate.service import EvalReport, evaluate
 from tinyml.quantize.service import quantize_run
 from tinyml.train.kws import TrainConfig, train_kws
@@ -97,8 +98,8 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=DEV, help="Folder of real recordings (measure only).")
     parser.add_argument("--work", type=Path, default=ROOT / "work" / "bench-kws-real")
     parser.add_argument("--rows", default="all", help="all, default, or row names, comma-separated")
-    parser.add_argument("--per-word", type=int, default=700)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--per-word", type=int, default=KWS_PER_WORD)
+    parser.add_argument("--epochs", type=int, default=KWS_EPOCHS)
     parser.add_argument("--seed", type=int, default=0, help="training seed (the synthetic set stays the same)")
     args = parser.parse_args()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

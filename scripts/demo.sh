@@ -8,4 +8,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$TINYML_ROOT"
-tinyml deploy kws --work work/deploy --per-word "${TINYML_DEMO_PER_WORD:-700}" --epochs "${TINYML_DEMO_EPOCHS:-30}" "$@"
+tinyml deploy kws --work work/deploy "$@"  # the default recipe; e.g. --per-word/--epochs change it

@@ -13,7 +13,7 @@ def deploy(
     runtime: str = typer.Option("native", help="native (code-generated) or tflm (TensorFlow Lite Micro)."),
     port: str | None = typer.Option(None, help="Serial port of a real board (default: found by USB ids)."),
     work: Path = typer.Option(Path("work/deploy"), help="Working folder (reused: unchanged stages are skipped)."),
-    epochs: int | None = typer.Option(None, min=1, help="Training epochs (default: kws 30, image 10)."),
+    epochs: int | None = typer.Option(None, min=1, help="Training epochs (default: kws 45, image 10)."),
     per_word: int | None = typer.Option(None, min=1, help="Synthetic KWS clips per keyword (default 700, seven "
                                                          "speech engines); more take longer to synthesize and train."),
     words: str | None = typer.Option(None, help="Keywords or phrases for the synthetic KWS set, comma-separated "

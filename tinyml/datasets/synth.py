@@ -154,8 +154,7 @@ def _render(chunk: list[_Job], out: Path, cfg: SynthConfig, noise: list[np.ndarr
     for job, speech in zip(chunk, tts.synthesize([j.utterance for j in chunk]), strict=True):
         rng = np.random.default_rng([cfg.seed, job.index])
         clip = _place(speech, rng)
-        noisy = rng.random() < cfg.noisy_fraction
-        if noisy and job.utterance.voice.engine not in tts.NEURAL:  # neural clips stay clean (README)
+        if job.utterance.voice.engine not in tts.NEURAL and rng.random() < cfg.noisy_fraction:  # neural: clean
             bg = noise[int(rng.integers(len(noise)))]
             start = int(rng.integers(0, bg.size - CLIP_SAMPLES + 1))
             seg = bg[start : start + CLIP_SAMPLES]

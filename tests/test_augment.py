@@ -55,3 +55,11 @@ def test_real_voices_recipe_never_leaves_digital_silence() -> None:
     out = augment_waveforms(silent, np.zeros(4, bool), [], only_floor, np.random.default_rng(0))
     rms_dbfs = 20 * np.log10(np.sqrt(np.mean(out**2, axis=1)))
     assert np.all((rms_dbfs > -86) & (rms_dbfs < -49)), rms_dbfs  # never digital silence
+
+
+def test_the_default_masks_mel_bands_and_never_frames() -> None:
+    rng = np.random.default_rng(0)
+    logmel = rng.standard_normal((64, 49, 40)).astype(np.float32)
+    masked = AugmentConfig().spec_augment.apply(logmel, rng) != logmel
+    assert masked.all(axis=1).any()  # some band masked over the whole clip
+    assert not masked.all(axis=2).any()  # no frame masked across all bands (time masks cost real `_unknown_`)

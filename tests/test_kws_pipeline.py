@@ -25,6 +25,8 @@ def test_trained_model_beats_chance_on_held_out_voices(trained_run: Path) -> Non
     chance = 1 / len(LABELS)
     assert metrics["test_accuracy"] > 3 * chance, metrics
     assert len(metrics["history"]) == FIXTURE_EPOCHS
+    augmentation = RunDir(trained_run).read_config()["augmentation"]  # what "basic" meant when it trained
+    assert augmentation["spec_augment"]["time_masks"] == 0 and augmentation["spec_augment"]["freq_masks"] == 2
 
 
 def test_int8_model_types_and_quantization(trained_run: Path) -> None:

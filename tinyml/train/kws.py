@@ -74,6 +74,7 @@ def eval_features(split: Split) -> np.ndarray:
 def _config(cfg: TrainConfig, labels: tuple[str, ...]) -> dict[str, Any]:
     return {
         "task": "kws", "train": asdict(cfg), "labels": list(labels),
+        "augmentation": asdict(AUGMENTATIONS[cfg.augmentation]) if cfg.augment else None,  # what the name meant
         "input_shape": list(features.INPUT_SHAPE),
         "model_spec": {"kind": "dscnn", "name": cfg.model, "input_shape": list(features.INPUT_SHAPE),
                        "n_classes": len(labels), **({"widths": list(cfg.width_tuple)} if cfg.width_tuple else {})},

@@ -71,3 +71,49 @@ def test_a_run_recorded_before_a_setting_existed_resumes_with_its_default(tmp_pa
         prepare_run(run, TrainConfig(data=cfg.data, epochs=5, teacher="/runs/big").identity(), {}, defaults)
     with pytest.raises(RunDirError, match=r"other settings \(teacher, widths, init_model\)"):
         prepare_run(run, cfg.identity(), {})  # without the defaults, a missing setting is a difference
+
+
+def test_a_run_from_before_the_recipe_was_recorded_is_not_resumed(tmp_path: Path) -> None:
+    """A run whose run.json lacks what its augmentation name meant (an older tinyml: the default then
+    masked frames too) or the fingerprint of its clips was made otherwise: refused, or trained anew
+    where tinyml owns the folder."""
+    from dataclasses import asdict
+
+    from tinyml.train.kws import AUGMENTATIONS, RECIPE
+    from tinyml.train.loop import prepare_run
+    from tinyml.train.rundir import write_json
+
+    cfg = TrainConfig(data=str(tmp_path / "data"), epochs=5)
+    config = {"task": "kws", "train": asdict(cfg), "augmentation": asdict(AUGMENTATIONS["basic"]),
+              "data_fingerprint": "0123456789abcdef"}
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    write_json(run.config, {"task": "kws", "train": asdict(cfg)})
+    write_json(run.state, {"epochs_done": 2, "history": []})
+    run.checkpoint.write_bytes(b"checkpoint")
+    with pytest.raises(RunDirError, match=r"other settings \(augmentation, data_fingerprint\)"):
+        prepare_run(run, cfg.identity(), config, None, RECIPE)
+    assert run.checkpoint.is_file()  # refused: nothing touched
+
+    assert prepare_run(run, cfg.identity(), config, None, RECIPE, retrain_if_changed=True) == 0
+    assert not run.checkpoint.exists() and run.read_config() == json.loads(json.dumps(config))
+    assert prepare_run(run, cfg.identity(), config, None, RECIPE) == 0  # now it is this run
+
+
+def test_a_run_on_other_clips_is_refused_or_trained_anew(synth_dataset: Path, tmp_path: Path) -> None:
+    """The same --data path holding other clips (a dataset rebuilt or edited in place) is another
+    training: a finished run there is not reused as if it had been trained on them."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(synth_dataset, data)
+    out = tmp_path / "run"
+    cfg = TrainConfig(data=str(data), model="dscnn-s", epochs=1)
+    train_kws(cfg, out)
+    assert train_kws(cfg, out).resumed_from == 1  # unchanged: reused
+    next((data / "yes").glob("*.wav")).unlink()
+    with pytest.raises(RunDirError, match=r"other settings \(data_fingerprint\)"):
+        train_kws(cfg, out)
+    assert RunDir(out).model.is_file()  # refused: the finished run is kept
+    assert train_kws(cfg, out, retrain_if_changed=True).resumed_from == 0
+    assert train_kws(cfg, out).resumed_from == 1

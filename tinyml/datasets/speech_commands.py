@@ -56,6 +56,16 @@ class DatasetIndex:
     def labels(self) -> tuple[str, ...]:
         return labels_for(self.keywords)
 
+    def fingerprint(self) -> str:
+        """What the folder holds, cheaply: every clip's path, split and size and every noise file's
+        name and size (no audio is read). A dataset rebuilt or edited in place gets another one."""
+        h = hashlib.sha256()
+        for c in self.clips:
+            h.update(f"{c.path}\t{c.split}\t{(self.root / c.path).stat().st_size}\n".encode())
+        for n in self.noise_files:
+            h.update(f"{BACKGROUND_DIR}/{n.name}\t{n.stat().st_size}\n".encode())
+        return h.hexdigest()[:16]
+
 
 @dataclass
 class Split:

@@ -89,7 +89,8 @@ def _dataset(cfg: DeployConfig) -> Path:
 
         keywords = {"keywords": cfg.words} if cfg.words else {}
         synth = SynthConfig(per_word=cfg.per_word or KWS_PER_WORD, **keywords)
-        return synthesize(cfg.work / "synth-kws", synth).resolve()
+        # deploy's own folder: a set made with other settings (--per-word, --words) is made anew
+        return synthesize(cfg.work / "synth-kws", synth, force=True).resolve()
     from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images
 
     return synthesize_images(cfg.work / "synth-images", SynthImageConfig(4, 200, 48, seed=0)).resolve()
@@ -100,7 +101,7 @@ def _train(cfg: DeployConfig, data: Path) -> Path:
     if cfg.task == "kws":
         from tinyml.train.kws import TrainConfig, train_kws
 
-        train_kws(TrainConfig(data=str(data), epochs=cfg.epochs or KWS_EPOCHS), run)
+        train_kws(TrainConfig(data=str(data), epochs=cfg.epochs or KWS_EPOCHS), run, retrain_if_changed=True)
     else:
         from tinyml.train.image import ImageTrainConfig, train_image
 

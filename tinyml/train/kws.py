@@ -71,10 +71,16 @@ def eval_features(split: Split) -> np.ndarray:
     return features.pcm_features(split.audio)
 
 
-def _config(cfg: TrainConfig, labels: tuple[str, ...]) -> dict[str, Any]:
+# Entries of run.json that must match for a run to be resumed or reused, beside the settings: an
+# augmentation name's contents change between tinyml versions, a dataset folder can be rebuilt.
+RECIPE = ("augmentation", "data_fingerprint")
+
+
+def _config(cfg: TrainConfig, labels: tuple[str, ...], data_fingerprint: str) -> dict[str, Any]:
     return {
         "task": "kws", "train": asdict(cfg), "labels": list(labels),
         "augmentation": asdict(AUGMENTATIONS[cfg.augmentation]) if cfg.augment else None,  # what the name meant
+        "data_fingerprint": data_fingerprint,  # DatasetIndex.fingerprint: the clips trained on
         "input_shape": list(features.INPUT_SHAPE),
         "model_spec": {"kind": "dscnn", "name": cfg.model, "input_shape": list(features.INPUT_SHAPE),
                        "n_classes": len(labels), **({"widths": list(cfg.width_tuple)} if cfg.width_tuple else {})},
@@ -95,20 +101,25 @@ def _teacher_run(cfg: TrainConfig, labels: tuple[str, ...]) -> RunDir | None:
     return teacher
 
 
-def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None) -> TrainResult:
+def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None,
+              retrain_if_changed: bool = False) -> TrainResult:
+    """Train (or resume, or reuse) the run in ``out``; a run there made otherwise — other settings,
+    another augmentation recipe, other clips — is refused, or with ``retrain_if_changed`` trained anew."""
     with folder_lock(Path(out), "--out folder"):
-        return _train_kws(cfg, out, data)
+        return _train_kws(cfg, out, data, retrain_if_changed)
 
 
-def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None) -> TrainResult:
+def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_changed: bool) -> TrainResult:
     check_hyperparameters(cfg.learning_rate, cfg.batch_size)
     cfg = replace(cfg, data=str(Path(cfg.data).resolve()))  # run.json works from any folder
     if cfg.augmentation not in AUGMENTATIONS:
         raise TinymlError(f"unknown augmentation '{cfg.augmentation}'; choose one of: {', '.join(AUGMENTATIONS)}")
     run = RunDir(Path(out))
-    labels = data.labels if data else scan(Path(cfg.data), cfg.keyword_tuple).labels  # a bad folder fails here
+    index = scan(Path(cfg.data), cfg.keyword_tuple)  # a bad folder fails here
+    labels = data.labels if data else index.labels
     teacher_run = _teacher_run(cfg, labels)
-    done = prepare_run(run, cfg.identity(), _config(cfg, labels), TrainConfig(data=cfg.data).identity())
+    done = prepare_run(run, cfg.identity(), _config(cfg, labels, index.fingerprint()),
+                       TrainConfig(data=cfg.data).identity(), RECIPE, retrain_if_changed)
     if (result := finished(run, cfg.epochs, done)) is not None:
         return result
 

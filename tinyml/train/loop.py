@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -62,17 +63,27 @@ def cosine_lr(base: float, epoch: int, epochs: int) -> float:
 
 
 def prepare_run(run: RunDir, identity: dict[str, Any], config: dict[str, Any],
-                defaults: dict[str, Any] | None = None) -> int:
+                defaults: dict[str, Any] | None = None, recipe: tuple[str, ...] = (),
+                retrain_if_changed: bool = False) -> int:
     """Create the run folder (writing ``config``) or check it belongs to the same training;
     return the number of epochs already done. ``identity`` is what must match to resume;
-    ``defaults``: each setting's default, which a run recorded before the setting existed had."""
+    ``defaults``: each setting's default, which a run recorded before the setting existed had;
+    ``recipe``: entries of ``config`` itself that must match too (what a setting's name stood for,
+    the data's fingerprint) — a run recorded without one was made otherwise. A run with other
+    settings is refused, or with ``retrain_if_changed`` (a folder tinyml owns, e.g. deploy's)
+    deleted and trained anew."""
     if run.config.is_file():
-        previous = run.read_config()["train"]
-        recorded = {k: previous[k] if k in previous else (defaults or {}).get(k) for k in identity}
-        if recorded != identity:
-            diff = ", ".join(k for k in identity if recorded[k] != identity[k])
-            raise RunDirError(f"{run.path} was trained with other settings ({diff}); use a new --out folder")
-        return int(run.read_state()["epochs_done"]) if run.checkpoint.is_file() else 0
+        previous = run.read_config()
+        recorded = {k: previous["train"][k] if k in previous["train"] else (defaults or {}).get(k) for k in identity}
+        wanted = json.loads(json.dumps({k: config[k] for k in recipe}))  # as run.json holds them
+        diff = [k for k in identity if recorded[k] != identity[k]]
+        diff += [k for k in recipe if previous.get(k) != wanted[k] and k not in diff]
+        if not diff:
+            return int(run.read_state()["epochs_done"]) if run.checkpoint.is_file() else 0
+        if not retrain_if_changed:
+            raise RunDirError(f"{run.path} was trained with other settings ({', '.join(diff)}); use a new --out folder")
+        console.info(f"{run.path} was trained with other settings ({', '.join(diff)}); training it anew")
+        shutil.rmtree(run.path)
     require_new_run_dir(run)
     run.path.mkdir(parents=True, exist_ok=True)
     write_json(run.config, config)

@@ -22,8 +22,8 @@ def kws(
     augmentation: str = typer.Option("basic", help="Augmentation recipe: basic (speed, VTLP, reverb, channel, "
                                                    "gain, shift, noise, SpecAugment) or real-voices (adds a noise "
                                                    "floor, -24 dB gain, high-pass)."),
-    unknown_pct: float = typer.Option(30.0, min=0.0, help="_unknown_ clips per epoch, as % of the keyword clips "
-                                                       "(drawn afresh each epoch)."),
+    unknown_pct: float | None = typer.Option(None, min=0.0, help="_unknown_ clips per epoch, as % of the keyword "
+                                                              "clips (drawn afresh each epoch; default 20)."),
     teacher: Path | None = typer.Option(None, help="A trained KWS run to distill from (e.g. a dscnn-l run): soft "
                                                    "targets at temperature 4 mixed with the labels."),
     keywords: str | None = typer.Option(None, help="Keyword folders, comma-separated (default: the dataset's: "
@@ -38,8 +38,8 @@ def kws(
     data = kws_data_folder(data)
     cfg = TrainConfig(data=str(data.resolve()), model=model, epochs=epochs, batch_size=batch_size,
                       learning_rate=learning_rate, seed=seed, augment=augment, keywords=keywords or "",
-                      augmentation=augmentation, unknown_pct=unknown_pct,
-                      teacher=str(teacher.resolve()) if teacher else "")
+                      augmentation=augmentation, teacher=str(teacher.resolve()) if teacher else "",
+                      **({"unknown_pct": unknown_pct} if unknown_pct is not None else {}))
     train_kws(cfg, out)
 
 

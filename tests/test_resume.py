@@ -117,3 +117,28 @@ def test_a_run_on_other_clips_is_refused_or_trained_anew(synth_dataset: Path, tm
     assert RunDir(out).model.is_file()  # refused: the finished run is kept
     assert train_kws(cfg, out, retrain_if_changed=True).resumed_from == 0
     assert train_kws(cfg, out).resumed_from == 1
+
+
+def test_an_image_run_on_other_images_is_refused_or_searched_anew(tmp_path: Path) -> None:
+    """The same for `tinyml train image`: a folder with an image replaced is another training, and a
+    run from before the images' fingerprint was recorded was made otherwise."""
+    from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images
+    from tinyml.train.image import ImageTrainConfig, train_image
+
+    data = synthesize_images(tmp_path / "set", SynthImageConfig(2, 12, 32, seed=0))
+    out = tmp_path / "run"
+    cfg = ImageTrainConfig(data=str(data), board="qemu-stm32f405", epochs=1, samples=4, population=4,
+                           generations=1, resolutions=(48,), widths=(0.25,))
+    train_image(cfg, out)
+    assert train_image(cfg, out).resumed_from == 1  # unchanged: reused
+    image = sorted(p for p in data.rglob("*.png"))[0]
+    image.write_bytes(sorted(data.rglob("*.png"))[-1].read_bytes())  # another picture under the same name
+    with pytest.raises(RunDirError, match=r"other settings \(data_fingerprint\)"):
+        train_image(cfg, out)
+    assert RunDir(out).model.is_file()  # refused: the finished run is kept
+    assert train_image(cfg, out, retrain_if_changed=True).resumed_from == 0
+    config = json.loads(RunDir(out).config.read_text())
+    del config["data_fingerprint"]  # as a run made before the fingerprint was recorded
+    RunDir(out).config.write_text(json.dumps(config))
+    with pytest.raises(RunDirError, match=r"other settings \(data_fingerprint\)"):
+        train_image(cfg, out)

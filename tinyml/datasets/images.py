@@ -77,6 +77,15 @@ def scan_images(root: Path) -> tuple[tuple[str, ...], list[tuple[Path, str, str]
     return tuple(sorted(classes)), files
 
 
+def fingerprint(root: Path, files: list[tuple[Path, str, str]]) -> str:
+    """What a scanned folder holds, cheaply: every image's path, class, split and size (nothing is
+    decoded). A folder with images added, removed, moved or replaced gets another one."""
+    h = hashlib.sha256()
+    for path, label, split in files:
+        h.update(f"{path.relative_to(root).as_posix()}\t{label}\t{split}\t{path.stat().st_size}\n".encode())
+    return h.hexdigest()[:16]
+
+
 def _decode(path: Path, resolution: int) -> np.ndarray:
     tf = tfimport.tensorflow()
 

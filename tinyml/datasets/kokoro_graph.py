@@ -125,14 +125,13 @@ def _attributes_2d(attributes: dict[str, Any]) -> dict[str, Any]:
 Replacement = Callable[[ConvChain, int], tuple[list[Any], list[Any]]]
 
 
-def _rewrite(model: Any, replacement: Replacement) -> Any:
-    """``model`` with each chain's nodes replaced by ``replacement(chain, k) -> (nodes, initializers)``,
-    then unused nodes and initializers dropped."""
+def _rewrite(model: Any, chains: list[ConvChain], replacement: Replacement) -> Any:
+    """``model`` with each of its ``chains`` replaced by ``replacement(chain, k) -> (nodes,
+    initializers)``, then unused nodes and initializers dropped."""
     import onnx
     from onnx import numpy_helper
 
     graph = model.graph
-    chains = conv_chains(graph)
     if not chains:
         raise GraphError("the model has no dynamically quantized convolution (ConvInteger)")
     removed = {name for chain in chains for name in chain.removed}
@@ -188,9 +187,9 @@ def probe(model: Any) -> Any:
     """A float copy of ``model`` whose convolutions' outputs before the bias are graph outputs."""
     from onnx import TensorProto, helper
 
-    out = _rewrite(model, _float_conv)
-    names = [chain.unbiased for chain in conv_chains(model.graph)]
-    out.graph.output.extend(helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in names)
+    chains = conv_chains(model.graph)
+    out = _rewrite(model, chains, _float_conv)
+    out.graph.output.extend(helper.make_tensor_value_info(c.unbiased, TensorProto.FLOAT, None) for c in chains)
     return out
 
 
@@ -240,4 +239,4 @@ def quantized(model: Any, calibrated: dict[str, tuple[float, float]]) -> Any:
         bias_nodes, bias_inits = _add_bias(chain, k)
         return nodes + bias_nodes, constants + bias_inits
 
-    return _rewrite(model, qlinear_conv)
+    return _rewrite(model, conv_chains(model.graph), qlinear_conv)

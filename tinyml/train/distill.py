@@ -2,7 +2,7 @@
 predictions, softened by a temperature, mixed with the hard labels.
 
 Targets travel as one array per batch, ``[label, teacher probabilities...]``, so the ordinary
-``model.fit`` loop, checkpoints and resume work unchanged. Both models end in a softmax; the
+training loop, checkpoints and resume work unchanged. Both models end in a softmax; the
 tempered distributions are softmax(log p / T).
 """
 

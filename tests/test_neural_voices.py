@@ -16,15 +16,26 @@ from tinyml.datasets.synth import parse_words
 from tinyml.datasets.words import spoken, unknown_words
 
 
-def test_every_phoneme_of_the_vocabulary_reaches_both_models() -> None:
+def test_every_phoneme_of_the_vocabulary_reaches_both_models_in_every_accent() -> None:
     """A symbol missing from a model's table would be dropped silently: the word would be misspoken."""
     piper, kokoro = neural._piper(), neural._kokoro()
     words = [*KEYWORDS, *unknown_words(KEYWORDS), *parse_words("lights on,hey tiny,turn off the heater")]
-    for word in words:
-        ipa = tts._ipa(spoken(word))
-        assert ipa and not [c for c in ipa if c not in piper.ids], (word, ipa)
-        assert not [c for c in neural.kokoro_symbols(ipa) if c not in kokoro.vocab], (word, ipa)
+    for accent in sorted(set(tts.NEURAL_ACCENTS)):
+        for word in words:
+            ipa = tts._ipa(spoken(word), accent)
+            assert ipa and not [c for c in ipa if c not in piper.ids], (accent, word, ipa)
+            assert not [c for c in neural.kokoro_symbols(ipa) if c not in kokoro.vocab], (accent, word, ipa)
     assert neural.kokoro_symbols("ɹˈaɪt ɡˈoʊ") == "ɹˈIt ɡˈO"  # diphthongs are one Kokoro letter
+    assert neural.kokoro_symbols("dˈʌʉn") == "dˈʌun"  # Scottish "down" keeps its vowel
+
+
+def test_neural_voices_read_several_accents_each_utterance_always_the_same() -> None:
+    voices = [tts.Voice(neural.KOKORO, f"mix{k:03d}") for k in range(4)] + [tts.Voice(neural.PIPER, "joe")]
+    utterances = [tts.Utterance(word, v, rate) for word in KEYWORDS for v in voices for rate in (0.9, 1.0, 1.1)]
+    accents = [tts.neural_accent(u) for u in utterances]
+    assert accents == [tts.neural_accent(u) for u in utterances]
+    assert set(accents) == set(tts.NEURAL_ACCENTS) and accents.count("en-us") > len(accents) / 6
+    assert tts._ipa("stop", "en-gb") != tts._ipa("stop", "en-us")  # the accents say the words otherwise
 
 
 def _clip_features(audio: np.ndarray) -> np.ndarray:

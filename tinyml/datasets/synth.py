@@ -38,7 +38,8 @@ from tinyml.datasets.words import SPEECH_COMMANDS_AUXILIARY, folder_name, spoken
 from tinyml.errors import DatasetError
 
 MANIFEST = SYNTH_MANIFEST
-FORMAT_VERSION = 4  # 3: neural clips clean and all trained on, Kokoro at 0.8-1.2x; 4: Kokoro on u8s8 kernels
+FORMAT_VERSION = 5  # 3: neural clips clean and all trained on, Kokoro at 0.8-1.2x; 4: Kokoro on u8s8 kernels;
+# 5: the neural voices read several English accents
 NOISE_SECONDS = 10
 CHUNK = 48  # utterances per synthesis task (one festival process each)
 RATE_RANGE = (0.75, 1.3)  # speaking rate factor

@@ -13,7 +13,7 @@ one synthesizer's sound:
 - ``mbrola``: espeak-ng's prosody over MBROLA diphones cut from real speakers' recordings — four
   English voices and English spoken with sixteen other languages' diphones (accents);
 - ``piper`` and ``kokoro``: neural voices (VITS; Kokoro-82M with 128 mixed styles) from PyPI
-  wheels, run with onnxruntime on espeak-ng's phonemes (``neural.py``).
+  wheels, run with onnxruntime on espeak-ng's phonemes of its English accents (``neural.py``).
 
 ``rhvoice``, ``mbrola`` and festival's MBROLA voices are in Debian's contrib/non-free sections
 (``scripts/bootstrap.sh`` enables them), the neural engines are Python packages (``pip install
@@ -35,6 +35,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,10 @@ PITCHLESS = NEURAL  # engines that take no pitch target (their voices are not sp
 _BINARY = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "festival", MBROLA: "mbrola"}  # RHVoice: a library
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
                   "en-029", "en-us-nyc")
+# The neural voices read espeak-ng's phonemes of these accents, US three times in ten: Piper's and
+# Kokoro's speakers then say "stɒp", "ɡəʊ", "dæʊn" as well (README, "Synthetic speech, real people").
+NEURAL_ACCENTS = ("en-us", "en-us", "en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan",
+                  "en-gb-x-gbcwmd", "en-us-nyc")
 # Flite voices and the mean F0 (Hz) each speaks at, which the pitch factor scales.
 FLITE_VOICES = {"kal": 105.0, "kal16": 105.0, "awb": 115.0, "rms": 105.0, "slt": 170.0}
 # Festival voices: (scheme call that selects it, mean F0 of its intonation model or 0 when the
@@ -196,14 +201,19 @@ def _espeak(u: Utterance) -> np.ndarray:
     return _to_16k(out, f"espeak-ng {u.voice.name}")
 
 
-def _ipa(text: str) -> str:
-    """espeak-ng's US-English IPA for ``text`` (words separated by spaces)."""
-    out = _run([ESPEAK, "-q", "--ipa", "-v", "en-us", text], TTS_DEADLINE_S, ESPEAK).stdout.decode()
+def _ipa(text: str, accent: str = "en-us") -> str:
+    """espeak-ng's IPA for ``text`` (words separated by spaces) in one of its English accents."""
+    out = _run([ESPEAK, "-q", "--ipa", "-v", accent, text], TTS_DEADLINE_S, ESPEAK).stdout.decode()
     return " ".join(out.split())
 
 
+def neural_accent(u: Utterance) -> str:
+    """The accent whose pronunciation a neural voice reads for this utterance (always the same one)."""
+    return NEURAL_ACCENTS[zlib.crc32(f"{u.text}|{u.voice.name}|{u.rate:.6f}".encode()) % len(NEURAL_ACCENTS)]
+
+
 def _neural(u: Utterance) -> np.ndarray:
-    return neural.speak(u.voice.engine, u.voice.name, u.text, _ipa(u.text), u.rate)
+    return neural.speak(u.voice.engine, u.voice.name, u.text, _ipa(u.text, neural_accent(u)), u.rate)
 
 
 def _rhvoice(u: Utterance) -> np.ndarray:

@@ -201,8 +201,13 @@ def kokoro_mix(voice: str) -> tuple[np.ndarray, np.ndarray]:
     return rng.dirichlet(alpha), rng.dirichlet(alpha)
 
 
+def utterance_key(text: str, voice: str, rate: float) -> int:
+    """A number fixed by the utterance (text, voice, rate): what it draws is the same in every set."""
+    return zlib.crc32(f"{text}|{voice}|{rate:.6f}".encode())
+
+
 def _utterance_rng(text: str, voice: str, rate: float) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(f"{text}|{voice}|{rate:.6f}".encode()))
+    return np.random.default_rng(utterance_key(text, voice, rate))
 
 
 def _speak_piper(ipa: str, rate: float, rng: np.random.Generator) -> np.ndarray:

@@ -35,7 +35,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +208,7 @@ def _ipa(text: str, accent: str = "en-us") -> str:
 
 def neural_accent(u: Utterance) -> str:
     """The accent whose pronunciation a neural voice reads for this utterance (always the same one)."""
-    return NEURAL_ACCENTS[zlib.crc32(f"{u.text}|{u.voice.name}|{u.rate:.6f}".encode()) % len(NEURAL_ACCENTS)]
+    return NEURAL_ACCENTS[neural.utterance_key(u.text, u.voice.name, u.rate) % len(NEURAL_ACCENTS)]
 
 
 def _neural(u: Utterance) -> np.ndarray:

@@ -71,6 +71,9 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
                          f"{WIDE_UNKNOWN_PCT:.0f}%: the default recipe", default_synth, default_train),
         Row("6-real-voices", "default + real-voices augmentation (noise floor, gain -24..+6 dB, high-pass, "
                              "more reverb)", default_synth, replace(default_train, augmentation="real-voices")),
+        Row("7-double", "default at twice the clips, other words too (`tinyml deploy kws --per-word 1400`; about "
+                        "twice the time)", replace(default_synth, per_word=2 * per_word,
+                                                   unknown_per_word=2 * DEFAULT_UNKNOWN_PER_WORD), default_train),
     ]
 
 

@@ -235,3 +235,12 @@ def test_interrupted_synthesis_leaves_no_staging_folder(sig: signal.Signals, tmp
         synthesize(tmp_path / "ds", SynthConfig(keywords=("yes",), per_word=2, unknown_per_word=0,
                                                 engines=("espeak-ng",), engine_weights=(1.0,)))  # the next run does
     assert not list(tmp_path.glob(".ds.partial-*")) and not (out.exists() and sig == signal.SIGINT)
+
+
+def test_more_clips_per_keyword_keep_the_recipes_share_of_other_words() -> None:
+    from tinyml.deploy.pipeline import KWS_PER_WORD, kws_synth_config
+
+    assert kws_synth_config(None, None) == SynthConfig(per_word=KWS_PER_WORD)  # the default set is unchanged
+    assert kws_synth_config(2 * KWS_PER_WORD, None).unknown_per_word == 2 * SynthConfig.unknown_per_word
+    small = kws_synth_config(5, ("lights_on",))
+    assert (small.per_word, small.unknown_per_word, small.keywords) == (5, 1, ("lights_on",))

@@ -15,7 +15,8 @@ def deploy(
     work: Path = typer.Option(Path("work/deploy"), help="Working folder (reused: unchanged stages are skipped)."),
     epochs: int | None = typer.Option(None, min=1, help="Training epochs (default: kws 45, image 10)."),
     per_word: int | None = typer.Option(None, min=1, help="Synthetic KWS clips per keyword (default 700, seven "
-                                                         "speech engines); more take longer to synthesize and train."),
+                                                         "speech engines), other words' clips in proportion; more "
+                                                         "take longer to synthesize and train."),
     words: str | None = typer.Option(None, help="Keywords or phrases for the synthetic KWS set, comma-separated "
                                                 "(default: the MLPerf Tiny ten)."),
     eval_data: list[Path] | None = typer.Option(None, "--eval-data", help="Also measure accuracy on this KWS "

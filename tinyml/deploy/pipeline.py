@@ -20,6 +20,7 @@ import numpy as np
 from tinyml import console
 from tinyml.boards import Board
 from tinyml.datasets.speech_commands import KEYWORDS, eval_clips, labels_for
+from tinyml.datasets.synth import SynthConfig
 from tinyml.errors import TinymlError
 from tinyml.generate.project import generate
 from tinyml.locking import folder_lock
@@ -75,6 +76,15 @@ def _stage(report: DeployReport, name: str, start: float) -> None:
     report.stages[name] = round(time.monotonic() - start, 1)
 
 
+def kws_synth_config(per_word: int | None, words: tuple[str, ...] | None) -> SynthConfig:
+    """The synthetic KWS set of the recipe: ``per_word`` clips per keyword (None: KWS_PER_WORD) and the
+    other words' clips in the default's proportion, so that more clips keep the recipe's balance."""
+    per_word = per_word or KWS_PER_WORD
+    unknown = max(1, round(SynthConfig.unknown_per_word * per_word / KWS_PER_WORD))
+    keywords = {"keywords": words} if words else {}
+    return SynthConfig(per_word=per_word, unknown_per_word=unknown, **keywords)
+
+
 def _dataset(cfg: DeployConfig) -> Path:
     if cfg.data != "synth":
         from tinyml.datasets.download import kws_data_folder
@@ -85,10 +95,9 @@ def _dataset(cfg: DeployConfig) -> Path:
                               "folder")
         return path.resolve()
     if cfg.task == "kws":
-        from tinyml.datasets.synth import SynthConfig, synthesize
+        from tinyml.datasets.synth import synthesize
 
-        keywords = {"keywords": cfg.words} if cfg.words else {}
-        synth = SynthConfig(per_word=cfg.per_word or KWS_PER_WORD, **keywords)
+        synth = kws_synth_config(cfg.per_word, cfg.words)
         # deploy's own folder: a set made with other settings (--per-word, --words) is made anew
         return synthesize(cfg.work / "synth-kws", synth, force=True).resolve()
     from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tinyml.datasets.synth import SynthConfig, synthesize
-from tinyml.deploy.pipeline import KWS_EPOCHS, KWS_PER_WORD
+from tinyml.deploy.pipeline import KWS_EPOCHS, KWS_PER_WORD, kws_synth_config
 from tinyml.evaluate.service import EvalReport, evaluate
 from tinyml.quantize.service import quantize_run
 from tinyml.train.kws import TrainConfig, train_kws
@@ -72,8 +72,7 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
         Row("6-real-voices", "default + real-voices augmentation (noise floor, gain -24..+6 dB, high-pass, "
                              "more reverb)", default_synth, replace(default_train, augmentation="real-voices")),
         Row("7-double", "default at twice the clips, other words too (`tinyml deploy kws --per-word 1400`; about "
-                        "twice the time)", replace(default_synth, per_word=2 * per_word,
-                                                   unknown_per_word=2 * DEFAULT_UNKNOWN_PER_WORD), default_train),
+                        "twice the time)", kws_synth_config(2 * per_word, None), default_train),
     ]
 
 

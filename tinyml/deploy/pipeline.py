@@ -20,7 +20,7 @@ import numpy as np
 from tinyml import console
 from tinyml.boards import Board
 from tinyml.datasets.speech_commands import KEYWORDS, eval_clips, labels_for
-from tinyml.datasets.synth import SynthConfig
+from tinyml.datasets.synth import SynthConfig, synthesize
 from tinyml.errors import TinymlError
 from tinyml.generate.project import generate
 from tinyml.locking import folder_lock
@@ -95,8 +95,6 @@ def _dataset(cfg: DeployConfig) -> Path:
                               "folder")
         return path.resolve()
     if cfg.task == "kws":
-        from tinyml.datasets.synth import synthesize
-
         synth = kws_synth_config(cfg.per_word, cfg.words)
         # deploy's own folder: a set made with other settings (--per-word, --words) is made anew
         return synthesize(cfg.work / "synth-kws", synth, force=True).resolve()

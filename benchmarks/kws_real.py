@@ -50,7 +50,7 @@ class Row:
 def recipe_rows(per_word: int, epochs: int) -> list[Row]:
     """The rows that add the default recipe's levers one at a time (the default is ``5-default``),
     then a variant of it."""
-    default_synth = SynthConfig(per_word=per_word, unknown_per_word=DEFAULT_UNKNOWN_PER_WORD)
+    default_synth = SynthConfig(per_word=per_word)  # the other words' clips at SynthConfig's default
     default_train = TrainConfig(data="", epochs=epochs)  # the default `_unknown_` share
     wide_train = replace(default_train, unknown_pct=WIDE_UNKNOWN_PCT)
     old_train = replace(default_train, unknown_pct=10.0, unknown_pool=False)
@@ -77,7 +77,6 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
 
 
 DEFAULT_ROW = "5-default"
-DEFAULT_UNKNOWN_PER_WORD = 47
 WIDE_UNKNOWN_PCT = 30.0  # the `_unknown_` share of rows 2-4 (the default until row 5)
 
 

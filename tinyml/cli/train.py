@@ -28,6 +28,8 @@ def kws(
                                                    "targets at temperature 4 mixed with the labels."),
     keywords: str | None = typer.Option(None, help="Keyword folders, comma-separated (default: the dataset's: "
                                                    "its manifest, the MLPerf Tiny ten, or every word folder)."),
+    balanced: bool = typer.Option(False, help="Class-balanced decision: each output divided by its class's share "
+                                              "of an epoch (accuracy per class rather than per clip)."),
 ) -> None:
     """Train the DS-CNN keyword spotter (the keywords + _silence_ + _unknown_, 49x10 MFCC)."""
     from tinyml.datasets.download import kws_data_folder
@@ -38,7 +40,7 @@ def kws(
     data = kws_data_folder(data)
     cfg = TrainConfig(data=str(data.resolve()), model=model, epochs=epochs, batch_size=batch_size,
                       learning_rate=learning_rate, seed=seed, augment=augment, keywords=keywords or "",
-                      augmentation=augmentation, teacher=str(teacher.resolve()) if teacher else "",
+                      augmentation=augmentation, teacher=str(teacher.resolve()) if teacher else "", balanced=balanced,
                       **({"unknown_pct": unknown_pct} if unknown_pct is not None else {}))
     train_kws(cfg, out)
 

@@ -83,6 +83,13 @@ class Split:
         return np.concatenate([rows[self.labels != unknown],
                                rng.choice(pool, size=min(self.unknown_per_epoch, pool.size), replace=False)])
 
+    def epoch_counts(self, n_labels: int, unknown: int) -> np.ndarray:
+        """Clips of each class in one epoch (what :meth:`epoch_rows` draws): the training prior."""
+        counts = np.bincount(self.labels, minlength=n_labels)
+        if self.unknown_per_epoch:
+            counts[unknown] = min(self.unknown_per_epoch, int(counts[unknown]))
+        return counts
+
 
 @dataclass
 class LoadReport:

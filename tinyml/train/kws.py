@@ -7,6 +7,7 @@ in inference mode (``training=False``: dropout off, batch-norm moving statistics
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,11 @@ import numpy as np
 from tinyml import console, tfimport
 from tinyml.audio import features
 from tinyml.audio.augment import REAL_VOICES, AugmentConfig, training_features
-from tinyml.datasets.speech_commands import KwsData, Split, is_synthetic, load_kws, scan
+from tinyml.datasets.speech_commands import UNKNOWN, KwsData, Split, is_synthetic, load_kws, scan
 from tinyml.errors import RunDirError, TinymlError
 from tinyml.locking import folder_lock
 from tinyml.models.dscnn import build_dscnn, spec
-from tinyml.train import distill
+from tinyml.train import balance, distill
 from tinyml.train.loop import TrainResult, check_hyperparameters, finished, prepare_run, train_epochs
 from tinyml.train.rundir import RunDir, write_json
 
@@ -50,6 +51,9 @@ class TrainConfig:
     teacher: str = ""  # a finished KWS run to distill from (soft targets + hard labels); "" = none
     widths: str = ""  # comma-separated channel counts (first conv + one per block); "" = the model's own
     init_model: str = ""  # a .keras model of that architecture to start from (a pruned run); "" = random init
+    # Each output divided by its class's share of an epoch (train/balance.py): the decision for accuracy
+    # per class instead of per clip; `_unknown_` at 20% of the keyword clips is twice a keyword's share.
+    balanced: bool = False
 
     @classmethod
     def from_run(cls, train: dict[str, Any]) -> TrainConfig:
@@ -156,4 +160,23 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_cha
     measured_on = (f"held-out SYNTHETIC voices of {cfg.data}" if is_synthetic(Path(cfg.data))
                    else f"the validation and test speakers of {cfg.data}")
     return train_epochs(run, model, done, cfg.epochs, epoch_data, (eval_features(val), val.labels),
-                        (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate, measured_on)
+                        (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate, measured_on,
+                        _balance(run, train, labels) if cfg.balanced else None)
+
+
+def _balance(run: RunDir, train: Split, labels: tuple[str, ...]) -> Callable[[Any], None]:
+    """The class-balanced decision for this run's training prior, recorded in ``balance.json``."""
+    counts = train.epoch_counts(len(labels), labels.index(UNKNOWN))
+    shifts = balance.logit_shifts(counts, len(labels) - 2)
+
+    def finish(model: Any) -> None:
+        balance.apply(model, shifts)
+        write_json(run.path / "balance.json", {
+            "rule": "output bias += -ln(clips per epoch / mean keyword clips per epoch) (class-balanced decision)",
+            "clips_per_epoch": dict(zip(labels, counts.tolist(), strict=True)),
+            "logit_shift": {label: round(float(v), 6) for label, v in zip(labels, shifts, strict=True)}})
+        console.info("class-balanced decision: " + ", ".join(
+            f"{label} {v:+.2f}" for label, v in zip(labels, shifts, strict=True) if abs(v) >= 0.005)
+            + " added to the output logits (each class's share of an epoch)")
+
+    return finish

@@ -168,7 +168,10 @@ def _train_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, adva
 
 def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: EpochData,
                  val: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], batch_size: int,
-                 learning_rate: float, measured_on: str = "the dataset's validation and test splits") -> TrainResult:
+                 learning_rate: float, measured_on: str = "the dataset's validation and test splits",
+                 finish: Callable[[Any], None] | None = None) -> TrainResult:
+    """Train epochs ``done..epochs``; ``finish`` (if any) changes the model after the last epoch, before
+    it is measured and saved (checkpoints are of the model as trained, so a resumed run finishes alike)."""
     state = run.read_state() if done else {"epochs_done": 0, "history": []}
     with _stop_on_ctrl_c() as stop, console.progress() as bar, ThreadPoolExecutor(max_workers=1) as prefetch:
         upcoming = prefetch.submit(epoch_data, done) if done < epochs else None
@@ -196,7 +199,9 @@ def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: Ep
             write_json(run.state, state)
 
     history = state["history"]
-    val_acc = history[-1]["val_accuracy"] if history else accuracy(model, *val)
+    if finish is not None:
+        finish(model)
+    val_acc = history[-1]["val_accuracy"] if history and finish is None else accuracy(model, *val)
     test_acc = accuracy(model, *test)
     _save(model, run.model)
     per_epoch = float(np.mean([h["seconds"] for h in history])) if history else 0.0

@@ -110,3 +110,9 @@ def test_training_refuses_keyword_classes_without_clips(tmp_path: Path, capsys: 
 def test_deploy_options_are_range_checked(option: list[str], tmp_path: Path) -> None:
     assert main(["deploy", "kws", "--work", str(tmp_path / "w"), *option]) == 2  # usage error, nothing ran
     assert not (tmp_path / "w").exists()
+
+
+def test_accurate_is_refused_for_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", "image", "--accurate", "--work", str(tmp_path / "w")]) == 1
+    assert "--accurate is the keyword-spotting recipe (deploy kws)" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "w" / "image" / "synth-images").exists()

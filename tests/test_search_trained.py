@@ -145,6 +145,7 @@ def test_search_trains_on_ray_resumes_after_kill_and_leaves_nothing(synth_datase
     assert deployed["provenance"]["search_trial"]["search"] == str(out.resolve())
     assert deployed["validation"]["match_rate"] == 1.0
     assert main(["deploy", "kws", "--run", str(best), "--work", str(work), "--epochs", "3"]) == 1
+    assert main(["deploy", "kws", "--run", str(best), "--work", str(work), "--accurate"]) == 1
 
 
 def test_provenance_names_teacher_and_pruning(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ from tinyml.train.rundir import RunDir
 TASKS = ("kws", "image")
 KWS_PER_WORD = 700  # synthetic clips per keyword of the default recipe (seven engines)
 KWS_EPOCHS = 45  # the default recipe (benchmarks/kws_real.py measures it on real recordings)
+# --accurate: twice the clips and the class-balanced decision (train/balance.py) — about twice the time
+KWS_ACCURATE_PER_WORD = 2 * KWS_PER_WORD
 VALIDATION_INPUTS = "validation-inputs.npz"  # in the run folder: the inputs validate sends, per int8 model
 
 
@@ -54,6 +56,7 @@ class DeployConfig:
     words: tuple[str, ...] | None = None  # synthetic KWS keywords (folder names); None: the MLPerf Tiny ten
     eval_data: tuple[Path, ...] = ()  # extra KWS folders to measure accuracy on (e.g. real recordings)
     run: Path | None = None  # an existing trained run (a search trial, a distilled or pruned model): no data/train
+    accurate: bool = False  # KWS: the accurate recipe (KWS_ACCURATE_PER_WORD clips, class-balanced decision)
 
 
 @dataclass
@@ -95,7 +98,7 @@ def _dataset(cfg: DeployConfig) -> Path:
                               "folder")
         return path.resolve()
     if cfg.task == "kws":
-        synth = kws_synth_config(cfg.per_word, cfg.words)
+        synth = kws_synth_config(cfg.per_word or (KWS_ACCURATE_PER_WORD if cfg.accurate else None), cfg.words)
         # deploy's own folder: a set made with other settings (--per-word, --words) is made anew
         return synthesize(cfg.work / "synth-kws", synth, force=True).resolve()
     from tinyml.datasets.synth_images import SynthImageConfig, synthesize_images
@@ -108,7 +111,8 @@ def _train(cfg: DeployConfig, data: Path) -> Path:
     if cfg.task == "kws":
         from tinyml.train.kws import TrainConfig, train_kws
 
-        train_kws(TrainConfig(data=str(data), epochs=cfg.epochs or KWS_EPOCHS), run, retrain_if_changed=True)
+        train_kws(TrainConfig(data=str(data), epochs=cfg.epochs or KWS_EPOCHS, balanced=cfg.accurate), run,
+                  retrain_if_changed=True)
     else:
         from tinyml.train.image import ImageTrainConfig, train_image
 
@@ -157,8 +161,8 @@ def _given_run(cfg: DeployConfig) -> RunDir | None:
     if (task == "kws") != (cfg.task == "kws"):
         kind = "kws" if task == "kws" else "image"
         raise TinymlError(f"{run.path} is a {task} run; deploy it with `tinyml deploy {kind} --run {cfg.run}`")
-    if cfg.words or cfg.data != "synth" or cfg.epochs is not None:
-        raise TinymlError("--run deploys a trained run as it is; leave out --data, --words and --epochs")
+    if cfg.words or cfg.data != "synth" or cfg.epochs is not None or cfg.accurate:
+        raise TinymlError("--run deploys a trained run as it is; leave out --data, --words, --epochs and --accurate")
     return run
 
 
@@ -183,6 +187,8 @@ def _deploy(cfg: DeployConfig) -> DeployReport:
     preflight(platform, cfg.runtime, cfg.port, ("build", "flash", "run"))  # in seconds, before data and training
     if cfg.eval_data and cfg.task != "kws":
         raise TinymlError("--eval-data is for keyword spotting (deploy kws)")
+    if cfg.accurate and cfg.task != "kws":
+        raise TinymlError("--accurate is the keyword-spotting recipe (deploy kws)")
     labels = tuple(given.read_config()["labels"]) if given else labels_for(cfg.words or KEYWORDS)
     for folder in cfg.eval_data:  # checked now, not after training
         eval_clips(Path(folder), labels)

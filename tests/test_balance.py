@@ -72,3 +72,4 @@ def test_a_balanced_run_moves_its_output_bias_by_the_epochs_shares(synth_dataset
     expected = np.array([-np.log(counts[k] / mean_keyword) for k in labels])
     np.testing.assert_allclose(final - trained, expected, atol=1e-5)
     assert expected[labels.index("_unknown_")] != 0
+    assert "class-balanced decision" in RunDir.describe_provenance(run.provenance())

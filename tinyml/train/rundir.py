@@ -83,6 +83,8 @@ class RunDir:
             out["teacher"] = teacher
         if pruned := cfg.get("pruned_from"):
             out["pruned_from"] = pruned
+        if cfg.get("train", {}).get("balanced"):
+            out["balanced"] = True  # train/balance.py: the class-balanced decision
         return out
 
     @staticmethod
@@ -94,6 +96,8 @@ class RunDir:
             parts.append(f"distilled from {p['teacher']}")
         if pr := p.get("pruned_from"):
             parts.append(f"pruned to {pr['keep']:.0%} of the channels of {pr['run']} for {pr['board']}")
+        if p.get("balanced"):
+            parts.append("class-balanced decision (outputs divided by their training shares)")
         return "; ".join(parts)
 
     def require_model(self) -> Path:

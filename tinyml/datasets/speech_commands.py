@@ -84,11 +84,9 @@ class Split:
                                rng.choice(pool, size=min(self.unknown_per_epoch, pool.size), replace=False)])
 
     def epoch_counts(self, n_labels: int, unknown: int) -> np.ndarray:
-        """Clips of each class in one epoch (what :meth:`epoch_rows` draws): the training prior."""
-        counts = np.bincount(self.labels, minlength=n_labels)
-        if self.unknown_per_epoch:
-            counts[unknown] = min(self.unknown_per_epoch, int(counts[unknown]))
-        return counts
+        """Clips of each class in one epoch: the training prior, counted on an epoch :meth:`epoch_rows`
+        draws (any draw holds as many of each class)."""
+        return np.bincount(self.labels[self.epoch_rows(unknown, np.random.default_rng(0))], minlength=n_labels)
 
 
 @dataclass

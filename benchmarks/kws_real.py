@@ -81,6 +81,7 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
 
 DEFAULT_ROW = "5-default"
 ACCURATE_ROW = "8-accurate"  # the recipe of `tinyml deploy kws --accurate`
+RECIPES = {"default": (DEFAULT_ROW, "default recipe"), "accurate": (ACCURATE_ROW, "--accurate recipe")}  # --rows names
 WIDE_UNKNOWN_PCT = 30.0  # the `_unknown_` share of rows 2-4 (the default until row 5)
 
 
@@ -111,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     rows = [replace(r, train=replace(r.train, seed=args.seed)) for r in recipe_rows(args.per_word, args.epochs)]
-    if args.rows in ("default", "accurate"):
-        rows = [r for r in rows if r.name == (DEFAULT_ROW if args.rows == "default" else ACCURATE_ROW)]
+    if args.rows in RECIPES:
+        rows = [r for r in rows if r.name == RECIPES[args.rows][0]]
     elif args.rows != "all":
         rows = [r for r in rows if r.name in args.rows.split(",")]
     results = []
@@ -127,9 +128,9 @@ def main() -> None:
         print(f"{row.name:13} {r.int8_accuracy:8.3f} {r.keyword_accuracy or 0:8.3f} {r.unknown_accuracy or 0:8.3f} "
               f"{synthetic:9.3f} {seconds / 60:7.1f}  {row.lever}{delta}")
         previous = r.int8_accuracy
+    recipe_of = dict(RECIPES.values())
     for row, r, _, _ in results:
-        if row.name in (DEFAULT_ROW, ACCURATE_ROW):
-            recipe = "default recipe" if row.name == DEFAULT_ROW else "--accurate recipe"
+        if recipe := recipe_of.get(row.name):
             print(f"\n{recipe}: keywords {r.keyword_accuracy:.3f} (goal >= 0.85), _unknown_ "
                   f"{r.unknown_accuracy:.3f} (goal >= 0.70), all {r.int8_accuracy:.3f}; int8 via TFLite Micro")
 

@@ -76,6 +76,9 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
                         "twice the time)", double_synth, default_train),
         Row(ACCURATE_ROW, "7-double + the class-balanced decision: `tinyml deploy kws --accurate`", double_synth,
             replace(default_train, balanced=True)),
+        Row("9-uniform-noise", "default with the word clips' noise volume uniform in amplitude (Speech Commands' "
+                               "draw; the default until README row 11)", default_synth,
+            replace(default_train, augmentation="uniform-noise")),
     ]
 
 

@@ -94,3 +94,21 @@ def test_a_clip_is_augmented_alike_in_any_batch(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(augment, "_CHUNK", 7)
     batched = augment_waveforms(audio, silence, noise, cfg, np.random.default_rng(9))
     np.testing.assert_array_equal(whole, batched)
+
+
+def _noise_volumes(cfg: AugmentConfig, silence: bool, n: int = 400) -> np.ndarray:
+    """The volume each of ``n`` empty clips got its background noise at (the clip is the noise alone)."""
+    noise = np.random.default_rng(5).uniform(-0.5, 0.5, 64000).astype(np.float32)
+    out = augment_waveforms(np.zeros((n, 16000), np.int16), np.full(n, silence), [noise],
+                            AugmentConfig(**{**cfg.__dict__, "background_probability": 1.0}), np.random.default_rng(2))
+    return np.sqrt(np.mean(out**2, axis=1)) / np.sqrt(np.mean(noise**2))
+
+
+def test_word_clips_noise_volume_is_log_uniform_over_background_db() -> None:
+    db = 20 * np.log10(_noise_volumes(AugmentConfig(), silence=False) / 0.1)
+    assert db.max() <= 0.1 and db.min() >= -40.1
+    np.testing.assert_allclose(np.percentile(db, [25, 50, 75]), [-30, -20, -10], atol=3)  # uniform in dB
+    uniform = _noise_volumes(AugmentConfig(background_db=0.0), silence=False)  # Speech Commands' recipe
+    np.testing.assert_allclose(np.percentile(uniform, [25, 50, 75]), [0.025, 0.05, 0.075], atol=0.008)
+    silence = _noise_volumes(AugmentConfig(), silence=True)  # silence clips: uniform up to full volume
+    np.testing.assert_allclose(np.percentile(silence, [25, 50, 75]), [0.25, 0.5, 0.75], atol=0.08)

@@ -20,8 +20,10 @@ def kws(
     seed: int = typer.Option(0),
     augment: bool = typer.Option(True, help="Speed/VTLP/reverb/channel/noise/SpecAugment augmentation."),
     augmentation: str = typer.Option("basic", help="Augmentation recipe: basic (speed, VTLP, reverb, channel, "
-                                                   "gain, shift, noise, SpecAugment) or real-voices (adds a noise "
-                                                   "floor, -24 dB gain, high-pass)."),
+                                                   "gain, shift, noise, SpecAugment), real-voices (adds a noise "
+                                                   "floor, -24 dB gain, high-pass) or uniform-noise (basic with "
+                                                   "the noise volume uniform in amplitude: the earlier default; "
+                                                   "README, row 11)."),
     unknown_pct: float | None = typer.Option(None, min=0.0, help="_unknown_ clips per epoch, as % of the keyword "
                                                               "clips (drawn afresh each epoch; default 20)."),
     teacher: Path | None = typer.Option(None, help="A trained KWS run to distill from (e.g. a dscnn-l run): soft "

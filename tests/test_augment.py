@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -47,8 +49,6 @@ def test_training_features_shape() -> None:
 
 
 def test_real_voices_recipe_never_leaves_digital_silence() -> None:
-    from dataclasses import replace
-
     from tinyml.audio.augment import REAL_VOICES
 
     silent = np.zeros((4, 16000), np.int16)
@@ -100,7 +100,7 @@ def _noise_volumes(cfg: AugmentConfig, silence: bool, n: int = 400) -> np.ndarra
     """The volume each of ``n`` empty clips got its background noise at (the clip is the noise alone)."""
     noise = np.random.default_rng(5).uniform(-0.5, 0.5, 64000).astype(np.float32)
     out = augment_waveforms(np.zeros((n, 16000), np.int16), np.full(n, silence), [noise],
-                            AugmentConfig(**{**cfg.__dict__, "background_probability": 1.0}), np.random.default_rng(2))
+                            replace(cfg, background_probability=1.0), np.random.default_rng(2))
     return np.sqrt(np.mean(out**2, axis=1)) / np.sqrt(np.mean(noise**2))
 
 

@@ -9,9 +9,9 @@ microphones, so augmentation attacks every axis along which the two differ:
 - microphone and channel: a random spectral tilt, low-pass and high-pass;
 - level and position: gain and +-100 ms time shift;
 - environment: background noise mixed at random volume (the Speech Commands recipe; under a word,
-  its volume log-uniform over :attr:`AugmentConfig.background_db`, so that clean clips are as
-  common as noisy ones), and a noise floor under every clip (a real microphone never records
-  digital silence);
+  its volume log-uniform over :attr:`AugmentConfig.background_db`, every 10 dB as likely as the
+  next, so that clean clips are common too), and a noise floor under every clip (a real microphone
+  never records digital silence);
 - robustness to missing bands: SpecAugment's frequency masks (``features.py``). Its time masks
   are off: measured on real recordings (five seeds) they cost `_unknown_` 6 points and gave keywords
   nothing (README, "Synthetic speech, real people", row 8).

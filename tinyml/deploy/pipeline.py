@@ -36,7 +36,8 @@ from tinyml.train.rundir import RunDir
 TASKS = ("kws", "image")
 KWS_PER_WORD = 700  # synthetic clips per keyword of the default recipe (seven engines)
 KWS_EPOCHS = 45  # the default recipe (benchmarks/kws_real.py measures it on real recordings)
-# --accurate: twice the clips and the class-balanced decision (train/balance.py) — about twice the time
+# --accurate: twice the clips and the class-balanced decision (train/balance.py) — about twice the time; on real
+# recordings it hears keywords as the default recipe does since README row 11 (its `--accurate` row)
 KWS_ACCURATE_PER_WORD = 2 * KWS_PER_WORD
 VALIDATION_INPUTS = "validation-inputs.npz"  # in the run folder: the inputs validate sends, per int8 model
 

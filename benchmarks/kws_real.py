@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tinyml.datasets.synth import SynthConfig, synthesize
-from tinyml.deploy.pipeline import KWS_EPOCHS, KWS_PER_WORD, kws_synth_config
+from tinyml.deploy.pipeline import KWS_ACCURATE_ENSEMBLE, KWS_EPOCHS, KWS_PER_WORD, kws_synth_config
 from tinyml.evaluate.service import EvalReport, evaluate
 from tinyml.quantize.service import quantize_run
 from tinyml.train.kws import TrainConfig, train_kws
@@ -74,8 +74,9 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
                              "more reverb)", default_synth, replace(default_train, augmentation="real-voices")),
         Row("7-double", "default at twice the clips, other words too (`tinyml deploy kws --per-word 1400`; about "
                         "twice the time)", double_synth, default_train),
-        Row(ACCURATE_ROW, "7-double + the class-balanced decision: `tinyml deploy kws --accurate`", double_synth,
-            replace(default_train, balanced=True)),
+        Row(ACCURATE_ROW, "7-double + the class-balanced decision + two models merged into one (an ensemble): "
+                          "`tinyml deploy kws --accurate`", double_synth,
+            replace(default_train, balanced=True, ensemble=KWS_ACCURATE_ENSEMBLE)),
         Row("9-uniform-noise", "default with the word clips' noise volume uniform in amplitude (Speech Commands' "
                                "draw; the default until README row 11)", default_synth,
             replace(default_train, augmentation="uniform-noise")),

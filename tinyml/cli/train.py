@@ -32,6 +32,9 @@ def kws(
                                                    "its manifest, the MLPerf Tiny ten, or every word folder)."),
     balanced: bool = typer.Option(False, help="Class-balanced decision: each output divided by its class's share "
                                               "of an epoch (accuracy per class rather than per clip)."),
+    ensemble: int = typer.Option(1, min=1, help="Train this many models (seeds seed, seed+1, ...) and merge them "
+                                                "into one DS-CNN as wide as all of them: the mean of their "
+                                                "logits, deployable as any DS-CNN (N times the training)."),
 ) -> None:
     """Train the DS-CNN keyword spotter (the keywords + _silence_ + _unknown_, 49x10 MFCC)."""
     from tinyml.datasets.download import kws_data_folder
@@ -43,7 +46,7 @@ def kws(
     cfg = TrainConfig(data=str(data.resolve()), model=model, epochs=epochs, batch_size=batch_size,
                       learning_rate=learning_rate, seed=seed, augment=augment, keywords=keywords or "",
                       augmentation=augmentation, teacher=str(teacher.resolve()) if teacher else "", balanced=balanced,
-                      **({"unknown_pct": unknown_pct} if unknown_pct is not None else {}))
+                      ensemble=ensemble, **({"unknown_pct": unknown_pct} if unknown_pct is not None else {}))
     train_kws(cfg, out)
 
 

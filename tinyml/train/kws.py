@@ -7,6 +7,7 @@ in inference mode (``training=False``: dropout off, batch-norm moving statistics
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -20,9 +21,18 @@ from tinyml.audio.augment import REAL_VOICES, UNIFORM_NOISE, AugmentConfig, trai
 from tinyml.datasets.speech_commands import UNKNOWN, KwsData, Split, is_synthetic, load_kws, scan
 from tinyml.errors import RunDirError, TinymlError
 from tinyml.locking import folder_lock
-from tinyml.models.dscnn import build_dscnn, spec
+from tinyml.models.dscnn import build_dscnn, spec, widths_of
 from tinyml.train import balance, distill
-from tinyml.train.loop import TrainResult, check_hyperparameters, finished, prepare_run, train_epochs
+from tinyml.train.ensemble import member_seeds, merge_dscnn, merged_widths
+from tinyml.train.loop import (
+    TrainResult,
+    accuracy,
+    check_hyperparameters,
+    finished,
+    prepare_run,
+    save_model,
+    train_epochs,
+)
 from tinyml.train.rundir import RunDir, write_json
 
 __all__ = ["AUGMENTATIONS", "TrainConfig", "TrainResult", "eval_features", "train_kws"]
@@ -54,6 +64,9 @@ class TrainConfig:
     # Each output divided by its class's share of an epoch (train/balance.py): the decision for accuracy
     # per class instead of per clip; `_unknown_` at 20% of the keyword clips is twice a keyword's share.
     balanced: bool = False
+    # Members trained with seeds seed, seed+1, ... and merged into one DS-CNN as wide as all of them
+    # (train/ensemble.py): the mean of their logits, in one model every runtime takes. 1 = a single model.
+    ensemble: int = 1
 
     @classmethod
     def from_run(cls, train: dict[str, Any]) -> TrainConfig:
@@ -83,13 +96,16 @@ RECIPE = ("augmentation", "data_fingerprint")
 
 
 def _config(cfg: TrainConfig, labels: tuple[str, ...], data_fingerprint: str) -> dict[str, Any]:
+    widths = cfg.width_tuple
+    if cfg.ensemble > 1:
+        widths = merged_widths([widths_of(cfg.model, widths)] * cfg.ensemble)
     return {
         "task": "kws", "train": asdict(cfg), "labels": list(labels),
         "augmentation": asdict(AUGMENTATIONS[cfg.augmentation]) if cfg.augment else None,  # what the name meant
         "data_fingerprint": data_fingerprint,  # DatasetIndex.fingerprint: the clips trained on
         "input_shape": list(features.INPUT_SHAPE),
         "model_spec": {"kind": "dscnn", "name": cfg.model, "input_shape": list(features.INPUT_SHAPE),
-                       "n_classes": len(labels), **({"widths": list(cfg.width_tuple)} if cfg.width_tuple else {})},
+                       "n_classes": len(labels), **({"widths": list(widths)} if widths else {})},
         "architecture": asdict(spec(cfg.model)),
         "front_end": features.config(),
     }
@@ -117,6 +133,10 @@ def train_kws(cfg: TrainConfig, out: Path, data: KwsData | None = None,
 
 def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_changed: bool) -> TrainResult:
     check_hyperparameters(cfg.learning_rate, cfg.batch_size)
+    if cfg.ensemble < 1:
+        raise TinymlError(f"--ensemble {cfg.ensemble}: give the number of models to train (1 = a single model)")
+    if cfg.ensemble > 1 and cfg.init_model:
+        raise TinymlError("an ensemble trains its members from scratch; leave out --init-model or --ensemble")
     cfg = replace(cfg, data=str(Path(cfg.data).resolve()))  # run.json works from any folder
     if cfg.augmentation not in AUGMENTATIONS:
         raise TinymlError(f"unknown augmentation '{cfg.augmentation}'; choose one of: {', '.join(AUGMENTATIONS)}")
@@ -126,6 +146,8 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_cha
     teacher_run = _teacher_run(cfg, labels)
     done = prepare_run(run, cfg.identity(), _config(cfg, labels, index.fingerprint()),
                        TrainConfig(data=cfg.data).identity(), RECIPE, retrain_if_changed)
+    if cfg.ensemble > 1:
+        return _train_ensemble(cfg, run, data, retrain_if_changed)
     if (result := finished(run, cfg.epochs, done)) is not None:
         return result
 
@@ -162,6 +184,41 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_cha
     return train_epochs(run, model, done, cfg.epochs, epoch_data, (eval_features(val), val.labels),
                         (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate, measured_on,
                         _balance(run, train, labels) if cfg.balanced else None)
+
+
+def _train_ensemble(cfg: TrainConfig, run: RunDir, data: KwsData | None, retrain_if_changed: bool) -> TrainResult:
+    """Train (or reuse) each member in ``members/<i>`` of the run, then merge them into the run's model."""
+    results = []
+    for i, seed in enumerate(member_seeds(cfg.seed, cfg.ensemble)):
+        console.step(f"ensemble member {i + 1} of {cfg.ensemble} (seed {seed})")
+        results.append(_train_kws(replace(cfg, ensemble=1, seed=seed), run.path / "members" / str(i), data,
+                                  retrain_if_changed))
+    newest = max(r.run.model.stat().st_mtime for r in results)
+    if run.model.is_file() and run.metrics.is_file() and run.model.stat().st_mtime >= newest:
+        m = json.loads(run.metrics.read_text())
+        console.info(f"{run.path}: ensemble of {cfg.ensemble} already merged; nothing to do")
+        return TrainResult(run, cfg.epochs, m["val_accuracy"], m["test_accuracy"], m["seconds_per_epoch"], cfg.epochs)
+    keras = tfimport.keras()
+    model = merge_dscnn([keras.models.load_model(r.run.model, compile=False) for r in results], cfg.model, keras)
+    data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct,
+                            keywords=tuple(run.read_config()["labels"][:-2]), unknown_pool=cfg.unknown_pool)
+    val, test = data.splits["validation"], data.splits["test"]
+    val_acc = accuracy(model, eval_features(val), val.labels)
+    test_acc = accuracy(model, eval_features(test), test.labels)
+    save_model(model, run.model)
+    per_epoch = float(sum(r.seconds_per_epoch for r in results))
+    measured_on = (f"held-out SYNTHETIC voices of {cfg.data}" if is_synthetic(Path(cfg.data))
+                   else f"the validation and test speakers of {cfg.data}")
+    write_json(run.metrics, {"val_accuracy": val_acc, "test_accuracy": test_acc, "epochs": cfg.epochs,
+                             "seconds_per_epoch": per_epoch, "params": int(model.count_params()), "history": [],
+                             "inference_mode": True, "measured_on": measured_on,
+                             "members": [{"run": str(r.run.path), "seed": s, "val_accuracy": r.val_accuracy,
+                                          "test_accuracy": r.test_accuracy}
+                                         for r, s in zip(results, member_seeds(cfg.seed, cfg.ensemble), strict=True)]})
+    members = ", ".join(f"{r.test_accuracy:.3f}" for r in results)
+    console.info(f"ensemble of {cfg.ensemble} on {measured_on}: val accuracy {val_acc:.3f}, test accuracy "
+                 f"{test_acc:.3f} (members' test accuracy {members}) -> {run.model}")
+    return TrainResult(run, cfg.epochs, val_acc, test_acc, per_epoch, 0)
 
 
 def _balance(run: RunDir, train: Split, labels: tuple[str, ...]) -> Callable[[Any], None]:

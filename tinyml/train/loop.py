@@ -118,7 +118,7 @@ def finished(run: RunDir, epochs: int, done: int) -> TrainResult | None:
     return TrainResult(run, done, m["val_accuracy"], m["test_accuracy"], m["seconds_per_epoch"], done)
 
 
-def _save(model: Any, path: Path) -> None:
+def save_model(model: Any, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     model.save(tmp)
     os.replace(tmp, path)
@@ -194,7 +194,7 @@ def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: Ep
                      "val_accuracy": val_acc, "learning_rate": lr, "seconds": seconds}
             bar.update(task, status=f"loss {entry['loss']:.3f} train acc {entry['train_accuracy']:.3f} "
                                     f"val acc {val_acc:.3f} ({seconds:.1f} s)")
-            _save(model, run.checkpoint)
+            save_model(model, run.checkpoint)
             state = {"epochs_done": epoch + 1, "history": [*state["history"], entry]}
             write_json(run.state, state)
 
@@ -203,7 +203,7 @@ def train_epochs(run: RunDir, model: Any, done: int, epochs: int, epoch_data: Ep
         finish(model)
     val_acc = history[-1]["val_accuracy"] if history and finish is None else accuracy(model, *val)
     test_acc = accuracy(model, *test)
-    _save(model, run.model)
+    save_model(model, run.model)
     per_epoch = float(np.mean([h["seconds"] for h in history])) if history else 0.0
     write_json(run.metrics, {"val_accuracy": val_acc, "test_accuracy": test_acc, "epochs": epochs,
                              "seconds_per_epoch": per_epoch, "params": int(model.count_params()),

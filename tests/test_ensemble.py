@@ -95,6 +95,7 @@ def test_an_ensemble_run_trains_merges_quantizes_and_is_reused(synth_dataset: Pa
     metrics = json.loads(run.metrics.read_text())
     assert [m["seed"] for m in metrics["members"]] == [5, 6]
     assert metrics["test_accuracy"] == pytest.approx(result.test_accuracy)
+    assert "an ensemble of 2 models merged into one" in RunDir.describe_provenance(run.provenance())
 
     keras = tfimport.keras()
     loaded = [keras.models.load_model(out / "members" / m / "model.keras", compile=False) for m in members]

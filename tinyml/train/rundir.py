@@ -85,6 +85,8 @@ class RunDir:
             out["pruned_from"] = pruned
         if cfg.get("train", {}).get("balanced"):
             out["balanced"] = True  # train/balance.py: the class-balanced decision
+        if (members := cfg.get("train", {}).get("ensemble", 1)) > 1:
+            out["ensemble"] = members  # train/ensemble.py: members merged into one model
         return out
 
     @staticmethod
@@ -98,6 +100,8 @@ class RunDir:
             parts.append(f"pruned to {pr['keep']:.0%} of the channels of {pr['run']} for {pr['board']}")
         if p.get("balanced"):
             parts.append("class-balanced decision (outputs divided by their training shares)")
+        if n := p.get("ensemble"):
+            parts.append(f"an ensemble of {n} models merged into one (the mean of their logits)")
         return "; ".join(parts)
 
     def require_model(self) -> Path:

@@ -147,7 +147,7 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_cha
     done = prepare_run(run, cfg.identity(), _config(cfg, labels, index.fingerprint()),
                        TrainConfig(data=cfg.data).identity(), RECIPE, retrain_if_changed)
     if cfg.ensemble > 1:
-        return _train_ensemble(cfg, run, data, retrain_if_changed)
+        return _train_ensemble(cfg, run, labels, data, retrain_if_changed)
     if (result := finished(run, cfg.epochs, done)) is not None:
         return result
 
@@ -179,17 +179,22 @@ def _train_kws(cfg: TrainConfig, out: Path, data: KwsData | None, retrain_if_cha
             return x, train.labels[rows]
         return x, distill.targets(train.labels[rows], teacher.predict(x, batch_size=256, verbose=0))
 
-    measured_on = (f"held-out SYNTHETIC voices of {cfg.data}" if is_synthetic(Path(cfg.data))
-                   else f"the validation and test speakers of {cfg.data}")
     return train_epochs(run, model, done, cfg.epochs, epoch_data, (eval_features(val), val.labels),
-                        (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate, measured_on,
+                        (eval_features(test), test.labels), cfg.batch_size, cfg.learning_rate, _measured_on(cfg),
                         _balance(run, train, labels) if cfg.balanced else None)
 
 
-def _train_ensemble(cfg: TrainConfig, run: RunDir, data: KwsData | None, retrain_if_changed: bool) -> TrainResult:
+def _measured_on(cfg: TrainConfig) -> str:
+    """What a run's validation and test accuracy are measured on."""
+    return (f"held-out SYNTHETIC voices of {cfg.data}" if is_synthetic(Path(cfg.data))
+            else f"the validation and test speakers of {cfg.data}")
+
+
+def _train_ensemble(cfg: TrainConfig, run: RunDir, labels: tuple[str, ...], data: KwsData | None,
+                    retrain_if_changed: bool) -> TrainResult:
     """Train (or reuse) each member in ``members/<i>`` of the run, then merge them into the run's model."""
-    results = []
-    for i, seed in enumerate(member_seeds(cfg.seed, cfg.ensemble)):
+    seeds, results = member_seeds(cfg.seed, cfg.ensemble), []
+    for i, seed in enumerate(seeds):
         console.step(f"ensemble member {i + 1} of {cfg.ensemble} (seed {seed})")
         results.append(_train_kws(replace(cfg, ensemble=1, seed=seed), run.path / "members" / str(i), data,
                                   retrain_if_changed))
@@ -201,20 +206,19 @@ def _train_ensemble(cfg: TrainConfig, run: RunDir, data: KwsData | None, retrain
     keras = tfimport.keras()
     model = merge_dscnn([keras.models.load_model(r.run.model, compile=False) for r in results], cfg.model, keras)
     data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct,
-                            keywords=tuple(run.read_config()["labels"][:-2]), unknown_pool=cfg.unknown_pool)
+                            keywords=labels[:-2], unknown_pool=cfg.unknown_pool)
     val, test = data.splits["validation"], data.splits["test"]
     val_acc = accuracy(model, eval_features(val), val.labels)
     test_acc = accuracy(model, eval_features(test), test.labels)
     save_model(model, run.model)
     per_epoch = float(sum(r.seconds_per_epoch for r in results))
-    measured_on = (f"held-out SYNTHETIC voices of {cfg.data}" if is_synthetic(Path(cfg.data))
-                   else f"the validation and test speakers of {cfg.data}")
+    measured_on = _measured_on(cfg)
     write_json(run.metrics, {"val_accuracy": val_acc, "test_accuracy": test_acc, "epochs": cfg.epochs,
                              "seconds_per_epoch": per_epoch, "params": int(model.count_params()), "history": [],
                              "inference_mode": True, "measured_on": measured_on,
                              "members": [{"run": str(r.run.path), "seed": s, "val_accuracy": r.val_accuracy,
                                           "test_accuracy": r.test_accuracy}
-                                         for r, s in zip(results, member_seeds(cfg.seed, cfg.ensemble), strict=True)]})
+                                         for r, s in zip(results, seeds, strict=True)]})
     members = ", ".join(f"{r.test_accuracy:.3f}" for r in results)
     console.info(f"ensemble of {cfg.ensemble} on {measured_on}: val accuracy {val_acc:.3f}, test accuracy "
                  f"{test_acc:.3f} (members' test accuracy {members}) -> {run.model}")

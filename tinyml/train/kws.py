@@ -7,7 +7,6 @@ in inference mode (``training=False``: dropout off, batch-norm moving statistics
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -199,10 +198,9 @@ def _train_ensemble(cfg: TrainConfig, run: RunDir, labels: tuple[str, ...], data
         results.append(_train_kws(replace(cfg, ensemble=1, seed=seed), run.path / "members" / str(i), data,
                                   retrain_if_changed))
     newest = max(r.run.model.stat().st_mtime for r in results)
-    if run.model.is_file() and run.metrics.is_file() and run.model.stat().st_mtime >= newest:
-        m = json.loads(run.metrics.read_text())
-        console.info(f"{run.path}: ensemble of {cfg.ensemble} already merged; nothing to do")
-        return TrainResult(run, cfg.epochs, m["val_accuracy"], m["test_accuracy"], m["seconds_per_epoch"], cfg.epochs)
+    merged_since = run.metrics.is_file() and run.model.is_file() and run.model.stat().st_mtime >= newest
+    if merged_since and (result := finished(run, cfg.epochs, cfg.epochs)) is not None:
+        return result
     keras = tfimport.keras()
     model = merge_dscnn([keras.models.load_model(r.run.model, compile=False) for r in results], cfg.model, keras)
     data = data or load_kws(Path(cfg.data), seed=cfg.seed, silence_pct=cfg.silence_pct, unknown_pct=cfg.unknown_pct,

@@ -91,6 +91,24 @@ def _agreement(ours: np.ndarray, ref: np.ndarray) -> float:
     return float(np.mean(np.abs(ours.astype(int) - ref.astype(int)) <= 1))
 
 
+# Features that differ by one quantum in under 1% of values move an output by a few quanta, so a
+# clip whose top two host outputs are this close may flip (a CI run's chirp: -55 against -55 on the
+# device, -57 against -53 on the host). Such a clip is held to the host's near-top classes instead.
+NEAR_TIE_QUANTA = 6
+
+
+def _assert_same_predictions(device: np.ndarray, host: np.ndarray) -> None:
+    clear = 0
+    for dev_row, host_row in zip(device.astype(int), host.astype(int), strict=True):
+        top2 = np.sort(host_row)[-2:]
+        if top2[1] - top2[0] > NEAR_TIE_QUANTA:
+            assert np.argmax(dev_row) == np.argmax(host_row)
+            clear += 1
+        else:
+            assert host_row[np.argmax(dev_row)] >= top2[1] - NEAR_TIE_QUANTA
+    assert 2 * clear >= len(host)  # most clips are decided, so the check above has teeth
+
+
 def test_generated_project_carries_the_front_end_of_its_run(kws_project: Path, trained_run: Path) -> None:
     src = kws_project / "src"
     assert (src / "tinyml/frontend/tinyml_frontend.c").is_file() and (src / "tinyml_frontend_tables.c").is_file()
@@ -166,7 +184,7 @@ def test_raw_audio_on_the_emulated_stm32(kws_project: Path, trained_run: Path, s
     shape = (len(ref), *features.INPUT_SHAPE)
     assert np.array_equal(outputs, runner.run(ours.reshape(shape)).reshape(len(ref), -1))  # the model on them
     host = runner.run(ref.reshape(shape)).reshape(len(ref), -1)
-    assert np.array_equal(np.argmax(outputs, -1), np.argmax(host, -1))  # predictions from raw audio
+    _assert_same_predictions(outputs, host)  # predictions from raw audio
     assert len({tuple(row) for row in host}) > 1  # different clips, different outputs
     assert np.array_equal(features_in, host[0])
     assert all(r.frontend_ticks and r.ticks for _, r in device)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .mlperf_models import mobilenet_v1_025, random_int8, resnet8, toyadmos_autoencoder
 
 
@@ -164,6 +166,42 @@ def block_edges(keras: Any) -> Any:
     return keras.Model(inputs, L.Dense(6)(L.Flatten()(L.Add()([y, x]))))
 
 
+GROUPED = {"g2_pruned": 2, "g2": 2, "dense_one_stray_weight": 1, "g4": 4, "g3": 3}
+
+
+def _block_diagonal(layer: Any, groups: int) -> None:
+    """Zero a 1x1 convolution's weights outside its diagonal blocks (what merging an ensemble makes)."""
+    kernel, bias = layer.get_weights()
+    in_c, out_c = kernel.shape[2:]
+    mask = np.kron(np.eye(groups), np.ones((in_c // groups, out_c // groups)))
+    layer.set_weights([kernel * mask[None, None], bias])
+
+
+def grouped_edges(keras: Any) -> Any:
+    """Pointwise convolutions with block-diagonal weights (ensembles merged into one model): 2, 4 and
+    3 groups, one with zeros inside a block too (a pruned member), and a dense one that is block-diagonal but for
+    one weight; ReLU outputs, so they take the packed path, over an odd pixel count (the last pair
+    repeats its pixel). The generator finds the groups from the weights alone."""
+    L = keras.layers
+    inputs = keras.Input((5, 3, 8))
+    x = L.Conv2D(16, 1, activation="relu")(inputs)
+    convs = {name: L.Conv2D(channels, 1, activation="relu", name=name)  # in the order of GROUPED
+             for name, channels in (("g2_pruned", 16), ("g2", 16), ("dense_one_stray_weight", 16),
+                                    ("g4", 24), ("g3", 12))}  # g4: K 4 a group; g3: in 24, K 8
+    for conv in convs.values():
+        x = conv(x)
+    model = keras.Model(inputs, L.Dense(5)(L.Flatten()(x)))
+    for name, conv in convs.items():
+        _block_diagonal(conv, GROUPED[name] if GROUPED[name] > 1 else 2)
+    kernel, bias = convs["g2_pruned"].get_weights()
+    kernel[..., 8:12, 8:] = 0.0  # a pruned member: zeros inside a block too
+    convs["g2_pruned"].set_weights([kernel, bias])
+    kernel, bias = convs["dense_one_stray_weight"].get_weights()
+    kernel[0, 0, 15, 0] = 0.5  # one weight outside the blocks: it must stay dense
+    convs["dense_one_stray_weight"].set_weights([kernel, bias])
+    return model
+
+
 EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float]] = {
     # name: (builder, input shape, representative range) — ranges put the input zero point at an extreme
     "conv_edges": (conv_edges, (11, 9, 3), -2.0, -0.01),  # all negative: zero point 127
@@ -176,6 +214,7 @@ EDGE_MODELS: dict[str, tuple[Callable[[Any], Any], tuple[int, ...], float, float
     "band_edges": (band_edges, (13, 11, 4), -1.0, 1.0),
     "winograd_edges": (winograd_edges, (9, 7, 16), -2.0, -0.01),  # zero point 127
     "block_edges": (block_edges, (9, 7, 16), -1.0, 1.0),
+    "grouped_edges": (grouped_edges, (5, 3, 8), -1.0, 1.0),
 }
 
 

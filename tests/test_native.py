@@ -152,7 +152,7 @@ def test_winograd_is_bit_exact_and_agrees_with_the_direct_path(winograd: bool, t
     assert len({row.tobytes() for row in ref}) > 50
 
 
-@pytest.mark.parametrize("name", ["depthwise_edges", "packed_depths"])
+@pytest.mark.parametrize("name", ["depthwise_edges", "packed_depths", "grouped_edges"])
 def test_int8_weight_layout_is_bit_exact_too(name: str, tmp_path: Path) -> None:
     ours, ref = differential(_write(tmp_path, _model_bytes(name)), tmp_path, n=50, weights="int8")
     assert np.array_equal(ours, ref)
@@ -428,3 +428,17 @@ def test_generator_chooses_planar_by_output_pixels() -> None:
     strided = [(ly.dwconv.out_h, ly.dwconv.planar)
                for ly in layers if ly.kind == "dwconv" and ly.dwconv.stride_h == 2]
     assert strided == [(24, 1), (12, 0), (6, 0), (3, 0)]
+
+
+def test_block_diagonal_pointwise_convolutions_run_grouped() -> None:
+    """grouped_edges must really reach the grouped kernel (its bit-exact tests above prove nothing
+    otherwise): each block-diagonal pointwise layer stores only its blocks and does 1/groups of the
+    MACs; the one with a stray weight outside its blocks stays dense."""
+    for wide in (True, False):
+        layers = [ly for ly in lower(parse_model(_model_bytes("grouped_edges")), wide_weights=wide)
+                  if ly.kind == "conv" and "pack" in ly.arrays]
+        assert [ly.conv.groups for ly in layers] == [1, *refs.GROUPED.values()]  # the dense stem first
+        for ly in layers:
+            dense = ly.conv.out_c * ly.conv.in_c
+            assert ly.arrays["weights"][1].size == dense // ly.conv.groups
+            assert ly.macs == 15 * dense // ly.conv.groups

@@ -59,6 +59,7 @@ def test_dscnn_firmware_is_bit_exact_on_the_emulated_stm32(trained_run: Path, tm
                                                ("residual_edges", "auto"), ("residual_edges", "int8"),
                                                ("band_edges", "auto"),
                                                ("packed_depths", "auto"), ("packed_depths", "int8"),
+                                               ("grouped_edges", "auto"), ("grouped_edges", "int8"),
                                                ("mcunet", "int8")])
 def test_dsp_kernels_are_bit_exact_on_the_emulated_stm32(name: str, weights: str, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:

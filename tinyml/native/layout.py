@@ -2,7 +2,9 @@
 weights in channel pairs, int16 pair-interleaved (``pair_interleave``; Winograd's transformed filters
 too) or int8 (``pair_bytes``); depthwise weights int16 [channel group][tap][4] interleaved
 (0, 2, 1, 3) per four channels (``interleave``); fully-connected weights int8 rows, interleaved in
-groups of four (``fc_rows``).
+groups of four (``fc_rows``). A pointwise convolution whose weights are block-diagonal (an
+ensemble merged into one model: ``tinyml/train/ensemble.py``) stores only its diagonal blocks
+(``diagonal_groups``, ``group_blocks``).
 """
 
 from __future__ import annotations
@@ -71,3 +73,31 @@ def fc_rows(rows: np.ndarray) -> np.ndarray:
     g = n // 4 * 4
     grouped = padded[:g].reshape(g // 4, 4, k4 // 4, 4).transpose(0, 2, 1, 3)
     return np.concatenate([grouped.reshape(-1), padded[g:].reshape(-1)])
+
+
+MAX_GROUPS = 255  # tm_conv_t.groups is a uint8_t
+
+
+def diagonal_groups(rows: np.ndarray) -> int:
+    """The most groups G for which pointwise weights rows [out_c, in_c] are block-diagonal — output
+    channels g * out_c / G .. read only input channels g * in_c / G .. (every other weight exactly
+    zero) — with whole channel pairs (out_c / G even) and whole groups of four K (in_c / G a
+    multiple of 4) per block, as the grouped kernel takes them; 1 when there is no such G > 1."""
+    out_c, in_c = rows.shape
+    nonzero = rows != 0
+    for groups in range(min(out_c // 2, in_c // 4, MAX_GROUPS), 1, -1):
+        if out_c % (2 * groups) or in_c % (4 * groups):
+            continue
+        blocks = nonzero.reshape(groups, out_c // groups, groups, in_c // groups)
+        outside = blocks.any(axis=(1, 3)) & ~np.eye(groups, dtype=bool)
+        if not outside.any():
+            return groups
+    return 1
+
+
+def group_blocks(rows: np.ndarray, groups: int) -> np.ndarray:
+    """The diagonal blocks of rows [out_c, in_c], [out_c, in_c / groups]: channel c's weights over
+    its group's input channels."""
+    out_c, in_c = rows.shape
+    blocks = rows.reshape(groups, out_c // groups, groups, in_c // groups)
+    return np.concatenate([blocks[g, :, g] for g in range(groups)])

@@ -12,7 +12,15 @@ import numpy as np
 
 from tinyml.errors import UnsupportedOpError
 from tinyml.native import quant, winograd
-from tinyml.native.layout import fc_rows, interleave, pair_bytes, pair_interleave, round4
+from tinyml.native.layout import (
+    diagonal_groups,
+    fc_rows,
+    group_blocks,
+    interleave,
+    pair_bytes,
+    pair_interleave,
+    round4,
+)
 from tinyml.native.plane import PlaneGeometry, plane_for
 from tinyml.native.structs import (
     AddParams,
@@ -181,18 +189,21 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
     scratch = 2 * params.k_padded * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     packed = fast and out_c % 2 == 0 and (lo, hi) == (-128, 127)
+    groups = diagonal_groups(rows) if packed and pointwise and in_c % 4 == 0 else 1
     if WINOGRAD and winograd.eligible(params, packed):
         params = replace(params, winograd=1)
         arrays = {"weights": ("int16_t", pair_interleave(winograd.filters(w.data)))}
         scratch = winograd.scratch(in_c, out_c)
     else:
-        arrays = {"weights": ("int16_t", pair_interleave(rows)) if wide else ("int8_t", pair_bytes(rows))}
+        params = replace(params, groups=groups)  # the packed path skips the zero blocks
+        blocks = group_blocks(rows, groups)
+        arrays = {"weights": ("int16_t", pair_interleave(blocks)) if wide else ("int8_t", pair_bytes(blocks))}
     if packed:
         arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
     else:
         arrays.update({"bias": ("int32_t", _int32(bias)), **_requant_arrays(mults, shifts, fast, _zp(y))})
     return Layer(op.index, "conv", op.opcode, (x.index,), y.index, params, arrays,
-                 macs=out_h * out_w * out_c * kh * kw * ic, in_place_ok=in_place, scratch=scratch,
+                 macs=out_h * out_w * out_c * kh * kw * ic // params.groups, in_place_ok=in_place, scratch=scratch,
                  scratch_in_place=scratch, rq_fast=fast)
 
 

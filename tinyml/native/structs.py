@@ -77,6 +77,7 @@ class ConvParams(_Window):
     wide: U8
     acc_x2: U8
     winograd: U8 = 0
+    groups: U8 = 1
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,12 @@ typedef struct {
    * not doubled — per output channel the 16 elements' rows of in_c values, [ceil(out_c / 2)]
    * [2 * 16 * in_c] pair-interleaved like int16 weights with K = element * in_c + input channel. */
   uint8_t winograd;
-  const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] (Winograd: above) */
+  /* Grouped (pointwise, the packed path; chosen by the generator where the weights are
+   * block-diagonal, as in ensembles merged into one model): output channels g * out_c / groups ..
+   * read only input channels g * in_c / groups .., and only those blocks are stored —
+   * [groups][out_c / groups / 2][2 * in_c / groups], each block laid out as above. 1: dense. */
+  uint8_t groups;
+  const void *weights;    /* [ceil(out_c / 2)][2 * k_padded] (Winograd, grouped: above) */
   const int32_t *bias;    /* [out_c], zero point folded in (NULL when packed) */
   tm_requant_t rq;        /* (empty when packed) */
   /* The fast path (fast requantization, even out_c, no clamp beyond int8; int16 weights doubled with

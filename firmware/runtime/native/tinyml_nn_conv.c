@@ -307,11 +307,12 @@ TM_CONV_PACK_ASM(conv_pack_asm, TM_PW_GROUP16, TM_PW_GROUP16_BYTES, "")
 TM_CONV_PACK_ASM(conv_pack8_asm, TM_PW_GROUP8, TM_PW_GROUP8_BYTES, TM_PW_DOUBLE)
 #endif
 
-static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32_t out1_off) {
-  const int kp = p->k_padded;
-  const int32_t *q = p->pack;
+/* One group's channels (all of them when dense): K = kp values of the pair buffer x against the
+ * group's weights w, its packed constants q and outputs out. */
+static void conv_packed_group(const tm_conv_t *p, const int16_t *x, const void *w, const int32_t *q, int out_c,
+                              int kp, int8_t *out, int32_t out1_off) {
 #if TM_USE_DSP
-  const tm_conv_job_t job = {x, (uint32_t)kp / 4u, p->weights, q, q + TM_CONV_PACK * (p->out_c / 2), out, out1_off};
+  const tm_conv_job_t job = {x, (uint32_t)kp / 4u, w, q, q + TM_CONV_PACK * (out_c / 2), out, out1_off};
   if (p->wide) {
     conv_pack_asm(&job);
   } else {
@@ -319,12 +320,12 @@ static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32
   }
 #else
   const int x2_shift = p->acc_x2 ? 0 : 1;
-  for (int c = 0; c < p->out_c; c += 2, q += TM_CONV_PACK) {
+  for (int c = 0; c < out_c; c += 2, q += TM_CONV_PACK) {
     acc4_t s = {q[0], q[0], q[1], q[1]};
     if (p->wide) {
-      s = dot_w16((const int16_t *)p->weights + (size_t)c * kp, x, kp, s);
+      s = dot_w16((const int16_t *)w + (size_t)c * kp, x, kp, s);
     } else {
-      s = dot_w8((const int8_t *)p->weights + (size_t)c * kp, x, kp, s);
+      s = dot_w8((const int8_t *)w + (size_t)c * kp, x, kp, s);
     }
     const int r0 = q[6] & 0xff, r1 = (q[6] >> 8) & 0xff;
     out[c + out1_off] = (int8_t)tm_ssat8(tm_rq_fast((int32_t)((uint32_t)s.s01 << x2_shift), q[2], r0, q[3]));
@@ -333,6 +334,18 @@ static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32
     out[c + 1] = (int8_t)tm_ssat8(tm_rq_fast((int32_t)((uint32_t)s.s10 << x2_shift), q[4], r1, q[5]));
   }
 #endif
+}
+
+/* The packed fast path, group by group: group g reads K values g * kp .. of the pair buffer (two
+ * pixels' four K take 8 int16 values, so they start at x + 2 * g * kp). */
+static void conv_packed(const tm_conv_t *p, const int16_t *x, int8_t *out, int32_t out1_off) {
+  const int groups = p->groups > 1 ? p->groups : 1;
+  const int kp = p->k_padded / groups, out_c = p->out_c / groups;
+  const size_t w_step = (size_t)out_c * kp * (p->wide ? sizeof(int16_t) : sizeof(int8_t));
+  for (int g = 0; g < groups; ++g) {
+    conv_packed_group(p, x + (size_t)2 * g * kp, (const int8_t *)p->weights + g * w_step,
+                      p->pack + (size_t)TM_CONV_PACK * (out_c / 2) * g, out_c, kp, out + g * out_c, out1_off);
+  }
 }
 
 /* All output channels of the two pixels in the pair buffer x (out1 NULL: only one pixel). */

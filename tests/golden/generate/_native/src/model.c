@@ -71,6 +71,7 @@ static const tm_conv_t L1 = {
   .wide = 1,
   .acc_x2 = 1,
   .winograd = 0,
+  .groups = 1,
   .weights = L1_weights,
   .pack = L1_pack,
 };

@@ -112,3 +112,10 @@ def test_an_ensemble_run_trains_merges_quantizes_and_is_reused(synth_dataset: Pa
     report = quantize_run(out)  # one int8 model, every op a DS-CNN's
     assert abs(report.int8_accuracy - report.float_accuracy) <= 0.05
     assert report.agreement.top1_agreement >= 0.95 and "SOFTMAX" in report.ops
+    # the native runtime finds the members' blocks in the int8 weights: its pointwise convolutions run
+    # as two groups (each member's channels read only its own), the stem and classifier dense
+    from tinyml.native.lower import lower
+    from tinyml.tflite.model import load_model
+
+    convs = [ly.conv for ly in lower(load_model(run.int8_model)) if ly.kind == "conv"]
+    assert [c.groups for c in convs] == [1] + [2] * (len(convs) - 1) and len(convs) == 4

@@ -74,8 +74,8 @@ def recipe_rows(per_word: int, epochs: int) -> list[Row]:
                              "more reverb)", default_synth, replace(default_train, augmentation="real-voices")),
         Row("7-double", "default at twice the clips, other words too (`tinyml deploy kws --per-word 1400`; about "
                         "twice the time)", double_synth, default_train),
-        Row(ACCURATE_ROW, "7-double + the class-balanced decision + two models merged into one (an ensemble): "
-                          "`tinyml deploy kws --accurate`", double_synth,
+        Row(ACCURATE_ROW, f"7-double + the class-balanced decision + {KWS_ACCURATE_ENSEMBLE} models merged into one "
+                          "(an ensemble): `tinyml deploy kws --accurate`", double_synth,
             replace(default_train, balanced=True, ensemble=KWS_ACCURATE_ENSEMBLE)),
         Row("9-uniform-noise", "default with the word clips' noise volume uniform in amplitude (Speech Commands' "
                                "draw; the default until README row 11)", default_synth,

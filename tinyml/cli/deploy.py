@@ -24,9 +24,9 @@ def deploy(
     run: Path | None = typer.Option(None, "--run", help="Deploy this trained run (a search trial, a distilled or "
                                                          "pruned model) instead of training one."),
     accurate: bool = typer.Option(False, "--accurate", help="KWS: twice the synthetic clips, a class-balanced "
-                                                          "decision and two models merged into one (an ensemble "
-                                                          "twice as wide); about 2.5 times the time (README, "
-                                                          "the --accurate rows)."),
+                                                          "decision and three models merged into one (an "
+                                                          "ensemble three times as wide); about three times the "
+                                                          "time (README, the --accurate rows)."),
     runs: int = typer.Option(20, min=1, help="Timed inference runs for the benchmark."),
     samples: int | None = typer.Option(None, min=1, help="Test inputs to validate on the device (kws 50, image 10)."),
 ) -> None:

@@ -181,15 +181,18 @@ def grouped_edges(keras: Any) -> Any:
     """Pointwise convolutions with block-diagonal weights (ensembles merged into one model): 2, 4 and
     3 groups, one with zeros inside a block too (a pruned member), and a dense one that is block-diagonal but for
     one weight; ReLU outputs, so they take the packed path, over an odd pixel count (the last pair
-    repeats its pixel). The generator finds the groups from the weights alone."""
+    repeats its pixel), one of them fused with the depthwise layer after it. The generator finds the
+    groups from the weights alone."""
     L = keras.layers
     inputs = keras.Input((5, 3, 8))
     x = L.Conv2D(16, 1, activation="relu")(inputs)
     convs = {name: L.Conv2D(channels, 1, activation="relu", name=name)  # in the order of GROUPED
              for name, channels in (("g2_pruned", 16), ("g2", 16), ("dense_one_stray_weight", 16),
                                     ("g4", 24), ("g3", 12))}  # g4: K 4 a group; g3: in 24, K 8
-    for conv in convs.values():
+    for name, conv in convs.items():
         x = conv(x)
+        if name == "g2":  # a grouped pointwise layer into a depthwise one: the fused pw_dw kernel
+            x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
     model = keras.Model(inputs, L.Dense(5)(L.Flatten()(x)))
     for name, conv in convs.items():
         _block_diagonal(conv, GROUPED[name] if GROUPED[name] > 1 else 2)

@@ -18,7 +18,7 @@ from tinyml.errors import UnsupportedOpError
 from tinyml.generate.project import generate
 from tinyml.native import emit
 from tinyml.native.emit import build_native
-from tinyml.native.fuse import CONV_ADD, RES_BLOCK
+from tinyml.native.fuse import CONV_ADD, PW_DW, RES_BLOCK
 from tinyml.native.lower import lower
 from tinyml.tflite.interpreters import TflmRunner, tflm_arena_size
 from tinyml.tflite.model import load_model, parse_model
@@ -442,3 +442,14 @@ def test_block_diagonal_pointwise_convolutions_run_grouped() -> None:
             dense = ly.conv.out_c * ly.conv.in_c
             assert ly.arrays["weights"][1].size == dense // ly.conv.groups
             assert ly.macs == 15 * dense // ly.conv.groups
+
+
+def test_a_grouped_pointwise_layer_fused_into_its_depthwise_layer_is_bit_exact(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tm_pw_dw_s8 runs its pointwise layer in bands of rows (a copy of its struct): grouped too."""
+    fuse_everything(monkeypatch)
+    monkeypatch.setattr(emit, "FUSION_CHOICES", ((PW_DW,),))
+    steps = build_native(parse_model(_model_bytes("grouped_edges")), "m", "x").steps
+    assert [s.layers[0].conv.groups for s in steps if s.kind == "pw_dw"] == [2]
+    ours, ref = differential(_write(tmp_path, _model_bytes("grouped_edges")), tmp_path, n=100)
+    assert np.array_equal(ours, ref), f"{(ours != ref).any(axis=1).sum()} of {len(ours)} outputs differ"

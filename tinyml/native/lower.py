@@ -189,14 +189,14 @@ def _conv(model: TfliteModel, op: Operator, x: Tensor, w: Tensor, y: Tensor, wid
     in_place = pointwise and in_c % 4 == 0 and out_c <= in_c and (out_h, out_w) == (in_h, in_w)
     scratch = 2 * params.k_padded * 3  # tm_conv_scratch: int16 pair buffer + two int8 im2col rows
     packed = fast and out_c % 2 == 0 and (lo, hi) == (-128, 127)
-    groups = diagonal_groups(rows) if packed and pointwise and in_c % 4 == 0 else 1
     if WINOGRAD and winograd.eligible(params, packed):
         params = replace(params, winograd=1)
         arrays = {"weights": ("int16_t", pair_interleave(winograd.filters(w.data)))}
         scratch = winograd.scratch(in_c, out_c)
     else:
-        params = replace(params, groups=groups)  # the packed path skips the zero blocks
-        blocks = group_blocks(rows, groups)
+        # the packed path skips zero blocks (diagonal_groups asks whole groups of four K of each block)
+        params = replace(params, groups=diagonal_groups(rows) if packed and pointwise else 1)
+        blocks = group_blocks(rows, params.groups)
         arrays = {"weights": ("int16_t", pair_interleave(blocks)) if wide else ("int8_t", pair_bytes(blocks))}
     if packed:
         arrays["pack"] = ("int32_t", conv_pack(_int32(bias), mults, shifts, _zp(y)))
